@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+
+/** CommandResult is a finished command's exit code and output. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** runCommand runs `bin` to completion, never throwing on a non-zero exit; `input` goes to stdin. */
+export function runCommand(
+  bin: string,
+  args: readonly string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      bin,
+      args,
+      { maxBuffer: 64 << 20, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr: error !== null && stderr === '' ? error.message : stderr });
+      },
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+/** KubeTools runs the pinned kubectl and helm against one kubeconfig. */
+export interface KubeTools {
+  kubectl(args: readonly string[], input?: string): Promise<CommandResult>;
+  helm(args: readonly string[]): Promise<CommandResult>;
+}
+
+/** kubeTools binds kubectl and helm from `binDir` to `kubeconfigPath`, with a private HOME for their caches. */
+export function kubeTools(binDir: string, kubeconfigPath: string, home: string): KubeTools {
+  const env = { ...process.env, HOME: home, KUBECONFIG: kubeconfigPath };
+  return {
+    kubectl: (args, input) => runCommand(`${binDir}/kubectl`, args, { input, env }),
+    helm: (args) => runCommand(`${binDir}/helm`, args, { env }),
+  };
+}
