@@ -3,7 +3,8 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority, createSigningKeyPair, issueCertificate } from '../../operator/tls/pki.ts';
 import { ensureKubernetesBinaries, type KubernetesBinaries } from './binaries.ts';
@@ -88,9 +89,9 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-// etcd fsyncs on every write; a tmpfs keeps that cheap.
-function dataDirRoot(): string {
-  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+/** etcdDataDir is where etcd keeps its data: on a tmpfs, since etcd fsyncs on every write. */
+export function etcdDataDir(workDir: string): string {
+  return existsSync('/dev/shm') ? join('/dev/shm', `${basename(workDir)}-etcd`) : join(workDir, 'etcd');
 }
 
 /** startControlPlane brings up a complete local control plane on free loopback ports. */
@@ -99,7 +100,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const binaries = await ensureKubernetesBinaries();
   const started = Date.now();
   const workDir = await mkdtemp(join(tmpdir(), 'aio-control-plane-'));
-  const etcdDir = await mkdtemp(join(dataDirRoot(), 'aio-etcd-'));
+  const etcdDir = etcdDataDir(workDir);
+  await mkdir(etcdDir);
   const logs = join(workDir, 'logs');
   await mkdir(logs);
   const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
@@ -142,8 +144,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--concurrent-gc-syncs=10',
     ], join(logs, 'kube-controller-manager.log'));
     const scheduler = startProcess('kube-scheduler', binaries.kubeScheduler, [...common, `--secure-port=${String(schedPort)}`], join(logs, 'kube-scheduler.log'));
-    const kwokConfig = join(workDir, 'kwok.yaml');
-    await writeFile(kwokConfig, '');
+    const kwokConfig = fileURLToPath(new URL('kwok-stages.yaml', import.meta.url));
     const kwok = startProcess('kwok', binaries.kwok, [
       `--kubeconfig=${files.adminKubeconfig}`,
       `--config=${kwokConfig}`,
@@ -151,6 +152,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--cidr=10.0.0.1/24',
       '--node-ip=10.0.0.1',
+      '--node-lease-duration-seconds=40',
       `--server-address=127.0.0.1:${String(kwokPort)}`,
     ], join(logs, 'kwok.log'));
     procs.push(kcm, scheduler, kwok);

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
@@ -24,7 +21,7 @@ export function testCluster(): TestCluster {
     server: inject('kubeServer'),
     kc,
     core: kc.makeApiClient(CoreV1Api),
-    ...kubeTools(inject('kubeBinDir'), kubeconfigPath, mkdtempSync(join(tmpdir(), 'aio-kube-home-'))),
+    ...kubeTools(inject('kubeBinDir'), kubeconfigPath, inject('kubeHome')),
   };
 }
 

@@ -6,6 +6,7 @@ declare module 'vitest' {
     kubeconfigPath: string;
     kubeServer: string;
     kubeBinDir: string;
+    kubeHome: string;
   }
 }
 
@@ -18,6 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
   project.provide('kubeServer', controlPlane.server);
   project.provide('kubeBinDir', controlPlane.binaries.dir);
+  project.provide('kubeHome', controlPlane.workDir);
   const stopOnSignal = (): void => {
     void controlPlane.stop().finally(() => process.exit(130));
   };
