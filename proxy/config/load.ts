@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import Value from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type ProxyConfig } from './schema.ts';
+
+/** ConfigError is an invalid configuration; its message names every offending option. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid proxy configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Environment variables the proxy reads, here and nowhere else. */
+export interface ProxyEnvironment {
+  /** PROXY_CONFIG_FILE: where the configuration file is (JSON or YAML). */
+  readonly PROXY_CONFIG_FILE?: string;
+  /** PROXY_LISTEN_PORT / PROXY_ADMIN_PORT override the ports (e.g. a second sidecar on one host). */
+  readonly PROXY_LISTEN_PORT?: string;
+  readonly PROXY_ADMIN_PORT?: string;
+  readonly PROXY_LOG_LEVEL?: string;
+}
+
+function optionPath(instancePath: string): string {
+  return instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+}
+
+function schemaProblems(value: unknown): string[] {
+  return [...Value.Errors(ConfigSchema, value)]
+    .filter((e) => e.keyword !== 'boolean') // additionalProperties reports each extra key twice
+    .map((e) => {
+      const params = e.params as { additionalProperties?: string[] };
+      if (e.keyword === 'additionalProperties' && params.additionalProperties !== undefined) {
+        return params.additionalProperties.map((k) => `${optionPath(`${e.instancePath}/${k}`)} is not a known option`).join('; ');
+      }
+      return `${optionPath(e.instancePath)} ${e.message}`;
+    });
+}
+
+function attestationProblems(c: ProxyConfig): string[] {
+  const problems: string[] = [];
+  const development = c.attestation.trust === 'Development';
+  if (development && c.attestation.developmentPublicKey === undefined) {
+    problems.push('attestation.developmentPublicKey is required when attestation.trust is Development');
+  }
+  if (!development && c.attestation.developmentPublicKey !== undefined) {
+    problems.push('attestation.developmentPublicKey is only allowed when attestation.trust is Development');
+  }
+  if (c.attestation.policy === 'Pin' && c.attestation.pinnedDigests.length === 0) {
+    problems.push('attestation.pinnedDigests must name at least one digest when attestation.policy is Pin');
+  }
+  return problems;
+}
+
+function providerProblems(c: ProxyConfig): string[] {
+  if (c.provider.type !== 'openai-compatible') return [];
+  const problems: string[] = [];
+  if (c.provider.upstreamUrl === undefined) problems.push('provider.upstreamUrl is required for provider.type openai-compatible');
+  if (!c.provider.acknowledgeUnattested) {
+    problems.push('provider.acknowledgeUnattested must be true for provider.type openai-compatible (its upstream is not attested)');
+  }
+  return problems;
+}
+
+function urlProblems(c: ProxyConfig): string[] {
+  const development = c.attestation.trust === 'Development';
+  const urls = [['provider.upstreamUrl', c.provider.upstreamUrl], ['attestation.bundleUrl', c.attestation.bundleUrl]] as const;
+  return urls.flatMap(([name, url]) => {
+    if (url === undefined) return [];
+    const { protocol } = new URL(url);
+    if (protocol !== 'http:' && protocol !== 'https:') return [`${name} must be an http(s) URL`];
+    if (protocol === 'http:' && !development) return [`${name} must be an https URL (plain http is allowed only with attestation.trust Development)`];
+    return [];
+  });
+}
+
+/** semanticProblems checks the rules a JSON Schema cannot express. */
+function semanticProblems(c: ProxyConfig): string[] {
+  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c)];
+  if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
+    problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
+  }
+  if (c.listen.port === c.admin.port) problems.push('listen.port and admin.port must differ');
+  return problems;
+}
+
+function applyEnvironment(raw: Record<string, unknown>, env: ProxyEnvironment): Record<string, unknown> {
+  const out = structuredClone(raw);
+  const section = (key: string): Record<string, unknown> => {
+    const existing = out[key];
+    const value = typeof existing === 'object' && existing !== null ? (existing as Record<string, unknown>) : {};
+    out[key] = value;
+    return value;
+  };
+  if (env.PROXY_LISTEN_PORT !== undefined) section('listen').port = Number(env.PROXY_LISTEN_PORT);
+  if (env.PROXY_ADMIN_PORT !== undefined) section('admin').port = Number(env.PROXY_ADMIN_PORT);
+  if (env.PROXY_LOG_LEVEL !== undefined) out.logLevel = env.PROXY_LOG_LEVEL;
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** parseConfig validates a configuration object, applies defaults and environment overrides, and freezes it. */
+export function parseConfig(raw: unknown, env: ProxyEnvironment = {}): ProxyConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['(root) must be an object']);
+  const withEnv = applyEnvironment(raw as Record<string, unknown>, env);
+  const value: unknown = Value.Default(ConfigSchema, withEnv);
+  const problems = schemaProblems(value);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = value as ProxyConfig;
+  const semantic = semanticProblems(config);
+  if (semantic.length > 0) throw new ConfigError(semantic);
+  return deepFreeze(config);
+}
+
+/** loadConfig reads the configuration file named by `path` (JSON or YAML) and parses it. */
+export async function loadConfig(path: string, env: ProxyEnvironment = {}): Promise<ProxyConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read the configuration file ${path}: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text); // YAML 1.2 is a superset of JSON
+  } catch (error) {
+    throw new ConfigError([`${path} is neither JSON nor YAML: ${(error as Error).message}`]);
+  }
+  return parseConfig(raw, env);
+}

@@ -1,0 +1,102 @@
+import Type, { type TInteger } from 'typebox';
+
+/**
+ * The proxy's configuration schema, version `proxy.attested.dev/v1alpha1`. It is the contract
+ * between the proxy and whoever renders its configuration (the operator, the webhook, the
+ * quickstart): they import this module, and a test loads everything they can render.
+ */
+export const CONFIG_API_VERSION = 'proxy.attested.dev/v1alpha1';
+
+const Port = (fallback: number): TInteger => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
+const Name = Type.String({ minLength: 1, maxLength: 253 });
+const Micros = Type.Integer({ minimum: 0, description: 'integer micro-units of the currency per million tokens' });
+
+// eslint-disable-next-line @typescript-eslint/explicit-function-return-type -- the inferred schema type is the point
+const Listen = (port: number, host: string) =>
+  Type.Object({ host: Type.String({ default: host }), port: Port(port) }, { additionalProperties: false, default: {} });
+
+export const ModelPriceSchema = Type.Object(
+  { inputPerMillion: Micros, cachedInputPerMillion: Type.Optional(Micros), outputPerMillion: Micros },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    apiVersion: Type.Literal(CONFIG_API_VERSION),
+    endpoint: Type.Object(
+      { name: Type.String({ default: 'local' }), namespace: Type.String({ default: 'default' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    listen: Listen(8080, '0.0.0.0'),
+    admin: Listen(9090, '0.0.0.0'),
+    provider: Type.Object(
+      {
+        type: Type.Union([Type.Literal('tinfoil'), Type.Literal('openai-compatible')]),
+        upstreamUrl: Type.Optional(Type.String({ format: 'uri' })),
+        apiKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+        acknowledgeUnattested: Type.Boolean({ default: false }),
+        connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+        timeoutMs: Type.Integer({ minimum: 1000, default: 600_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    attestation: Type.Object(
+      {
+        trust: Type.Union([Type.Literal('Verified'), Type.Literal('Development')], { default: 'Verified' }),
+        configRepo: Type.String({ pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', default: 'tinfoilsh/confidential-model-router' }),
+        bundleUrl: Type.String({ format: 'uri', default: 'https://atc.tinfoil.sh' }),
+        developmentPublicKey: Type.Optional(Type.String({ minLength: 1 })),
+        policy: Type.Union([Type.Literal('Follow'), Type.Literal('Pin')], { default: 'Follow' }),
+        pinnedDigests: Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), { default: [] }),
+        recheckIntervalSeconds: Type.Integer({ minimum: 10, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    passthrough: Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: false, default: {} }),
+    models: Type.Object({ allowed: Type.Array(Name, { default: [] }) }, { additionalProperties: false, default: {} }),
+    prices: Type.Object(
+      {
+        currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),
+        models: Type.Record(Type.String(), ModelPriceSchema, { default: {} }),
+        default: Type.Optional(ModelPriceSchema),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('none'), Type.Literal('serviceaccount'), Type.Literal('static-keys')], { default: 'none' }),
+        audiences: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        tokenReviewCacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+        staticKeysFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: Type.Object(
+      {
+        requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+        tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+        burstRequests: Type.Optional(Type.Integer({ minimum: 1 })),
+        burstTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    promptCache: Type.Object(
+      { userCacheSecretFile: Type.Optional(Type.String({ minLength: 1 })) },
+      { additionalProperties: false, default: {} },
+    ),
+    cors: Type.Object(
+      { enabled: Type.Boolean({ default: false }), allowedOrigins: Type.Array(Type.String(), { default: [] }) },
+      { additionalProperties: false, default: {} },
+    ),
+    maxBodyBytes: Type.Integer({ minimum: 1024, default: 26_214_400 }),
+    shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 25 }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** ProxyConfig is a validated configuration with every default applied. */
+export type ProxyConfig = Type.Static<typeof ConfigSchema>;

@@ -1,0 +1,57 @@
+/**
+ * The proxy's error catalogue: every error a caller can receive, with its HTTP status, its
+ * OpenAI error `type` and a stable `code`. Bodies follow OpenAI's shape
+ * `{ "error": { "message", "type", "param", "code" } }` so every OpenAI SDK surfaces them.
+ */
+export const ERRORS = {
+  invalid_json: { status: 400, type: 'invalid_request_error', summary: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, type: 'invalid_request_error', summary: 'The request is malformed (a field is missing or has the wrong type).' },
+  model_not_found: { status: 404, type: 'invalid_request_error', summary: 'The model is not offered by this endpoint (not on its allow-list).' },
+  not_found: { status: 404, type: 'invalid_request_error', summary: 'No such route on this endpoint.' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', summary: 'The route exists but not for this HTTP method.' },
+  body_too_large: { status: 413, type: 'invalid_request_error', summary: 'The request body exceeds the configured size limit.' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', summary: 'The request body has a content type this route does not accept.' },
+  invalid_api_key: { status: 401, type: 'invalid_request_error', summary: 'The caller presented no credential, or one that does not verify.' },
+  permission_denied: { status: 403, type: 'invalid_request_error', summary: 'The caller is known but not allowed to use this endpoint.' },
+  passthrough_not_allowed: { status: 403, type: 'invalid_request_error', summary: 'Client-encrypted (EHBP) requests are not allowed on this endpoint.' },
+  rate_limit_exceeded: { status: 429, type: 'requests', summary: 'A per-caller request or token rate limit is exhausted; retry after Retry-After seconds.' },
+  attestation_pending: { status: 503, type: 'server_error', summary: 'The upstream enclave has not been verified yet; nothing was sent.' },
+  attestation_failed: { status: 503, type: 'server_error', summary: 'The upstream enclave failed verification (or its release is not the pinned one); nothing was sent.' },
+  provider_key_missing: { status: 503, type: 'server_error', summary: 'The provider API key file is missing or empty; nothing was sent.' },
+  shutting_down: { status: 503, type: 'server_error', summary: 'The proxy is draining for shutdown; retry on another replica.' },
+  upstream_unreachable: { status: 502, type: 'server_error', summary: 'The upstream could not be reached (connection refused, reset or DNS failure).' },
+  upstream_protocol_error: { status: 502, type: 'server_error', summary: 'The upstream answered in a way that breaks the protocol (e.g. plaintext to an encrypted request, or a body that fails decryption).' },
+  upstream_timeout: { status: 504, type: 'server_error', summary: 'The upstream did not answer within the configured timeout.' },
+  internal_error: { status: 500, type: 'server_error', summary: 'An unexpected error inside the proxy.' },
+} as const satisfies Record<string, { status: number; type: string; summary: string }>;
+
+/** ErrorCode names one entry of the catalogue. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** OpenAIErrorBody is the JSON body of every error response. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: ErrorCode };
+}
+
+/** ProxyError is a catalogued error with a caller-facing message and optional extra headers. */
+export class ProxyError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, message?: string, options: { param?: string; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message ?? ERRORS[code].summary, { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  body(): OpenAIErrorBody {
+    return { error: { message: this.message, type: ERRORS[this.code].type, param: this.param, code: this.code } };
+  }
+}
