@@ -1,0 +1,125 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ProxyError } from '../errors.ts';
+import { createAttestationManager, type AttestationPolicy } from './manager.ts';
+import { AttestationFailure, type AttestationResult } from './types.ts';
+
+function hpkeKeyHex(): string {
+  const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
+  return Buffer.from(jwk.x!, 'base64url').toString('hex');
+}
+
+const digest = (c: string): string => c.repeat(64);
+
+function result(releaseDigest: string, hpkePublicKey = hpkeKeyHex()): AttestationResult {
+  return { trust: 'Development', domain: 'sim', releaseDigest, measurementFingerprint: releaseDigest.slice(0, 8), hpkePublicKey, tlsPublicKeyFingerprint: undefined, verifiedAt: new Date(0) };
+}
+
+/** scripted returns a verifier that answers with the queued outcomes, counting calls. */
+function scripted(outcomes: (AttestationResult | AttestationFailure)[]): { verify: () => Promise<AttestationResult>; calls: () => number } {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    verify: async () => {
+      calls += 1;
+      await Promise.resolve();
+      const next = outcomes.length > 1 ? outcomes.shift()! : outcomes[0]!;
+      if (next instanceof AttestationFailure) throw next;
+      return next;
+    },
+  };
+}
+
+function timers(): { set: (fn: () => void, ms: number) => { cancel(): void }; delays: number[] } {
+  const delays: number[] = [];
+  return { delays, set: (_fn, ms) => (delays.push(ms), { cancel: () => undefined }) };
+}
+
+const follow: AttestationPolicy = { policy: 'Follow', pinnedDigests: [], recheckIntervalSeconds: 60 };
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as ProxyError).code + ': ' + (error as ProxyError).message;
+  }
+  return 'no error';
+}
+
+describe('attestation manager', () => {
+  it('fails closed until the first verification succeeds', async () => {
+    const manager = createAttestationManager({ verifier: scripted([result(digest('a'))]), policy: follow, setTimer: timers().set });
+    expect(codeOf(() => manager.require())).toMatch(/^attestation_pending/);
+    await manager.reattest('test');
+    expect(manager.require().result.releaseDigest).toBe(digest('a'));
+  });
+
+  it('fails closed at once when a re-verification fails, naming the step', async () => {
+    const verifier = scripted([result(digest('a')), new AttestationFailure('verifyCode', 'bad signature')]);
+    const manager = createAttestationManager({ verifier, policy: follow, setTimer: timers().set });
+    await manager.reattest('first');
+    await manager.reattest('second');
+    expect(codeOf(() => manager.require())).toBe('attestation_failed: upstream attestation failed at verifyCode: bad signature; nothing was sent');
+    const state = manager.state();
+    expect(state.status === 'failed' && state.previous?.releaseDigest).toBe(digest('a'));
+  });
+
+  it('refuses a release that is not pinned, naming both digests', async () => {
+    const policy: AttestationPolicy = { policy: 'Pin', pinnedDigests: [digest('a')], recheckIntervalSeconds: 60 };
+    const manager = createAttestationManager({ verifier: scripted([result(digest('b'))]), policy, setTimer: timers().set });
+    await manager.reattest('test');
+    const message = codeOf(() => manager.require());
+    expect(message).toContain(digest('b'));
+    expect(message).toContain(digest('a'));
+    expect(message).toMatch(/^attestation_failed: upstream attestation failed at policy/);
+  });
+
+  it('rides out a failure to fetch for at most two recheck intervals', async () => {
+    let now = 0;
+    const verifier = scripted([result(digest('a')), new AttestationFailure('fetch', 'HTTP 503')]);
+    const stillServing: boolean[] = [];
+    const manager = createAttestationManager({ verifier, policy: follow, now: () => now, setTimer: timers().set, events: { failed: (_f, serving) => stillServing.push(serving) } });
+    await manager.reattest('first');
+    now = 60_000;
+    await manager.reattest('recheck');
+    expect(manager.state().status).toBe('verified');
+    now = 120_001;
+    await manager.reattest('recheck');
+    expect(manager.state().status).toBe('failed');
+    expect(stillServing).toEqual([true, false]);
+  });
+
+  it('shares one verification between concurrent callers', async () => {
+    const verifier = scripted([result(digest('a'))]);
+    const manager = createAttestationManager({ verifier, policy: follow, setTimer: timers().set });
+    await Promise.all([manager.reattest('a'), manager.reattest('b'), manager.reattest('c')]);
+    expect(verifier.calls()).toBe(1);
+  });
+
+  it('reports a change of release and re-keys only when the key changes', async () => {
+    const key = hpkeKeyHex();
+    const verifier = scripted([result(digest('a'), key), result(digest('a'), key), result(digest('b'))]);
+    const changes: boolean[] = [];
+    const manager = createAttestationManager({ verifier, policy: follow, setTimer: timers().set, events: { verified: (_r, changed) => changes.push(changed) } });
+    await manager.reattest('1');
+    const first = manager.require().recipient;
+    await manager.reattest('2');
+    expect(manager.require().recipient).toBe(first);
+    await manager.reattest('3');
+    expect(manager.require().recipient).not.toBe(first);
+    expect(changes).toEqual([true, false, true]);
+  });
+
+  it('rechecks on its interval and backs off after failures', async () => {
+    const t = timers();
+    const verifier = scripted([new AttestationFailure('verifyEnclave', 'x'), new AttestationFailure('verifyEnclave', 'x'), result(digest('a'))]);
+    const manager = createAttestationManager({ verifier, policy: follow, setTimer: t.set });
+    manager.start();
+    await manager.reattest('joins the verification start() began');
+    await manager.reattest('retry');
+    await manager.reattest('retry');
+    manager.stop();
+    expect(verifier.calls()).toBe(3);
+    expect(t.delays).toEqual([1000, 2000, 60_000]);
+  });
+});

@@ -1,0 +1,165 @@
+import { ProxyError } from '../errors.ts';
+import { createRecipient, type EhbpRecipient } from '../ehbp/client.ts';
+import { AttestationFailure, type AttestationResult, type AttestationVerifier } from './types.ts';
+
+/** AttestationState is what the proxy currently knows about its upstream. */
+export type AttestationState =
+  | { readonly status: 'pending' }
+  | { readonly status: 'verified'; readonly result: AttestationResult; readonly recipient: EhbpRecipient }
+  | { readonly status: 'failed'; readonly failure: AttestationFailure; readonly previous?: AttestationResult };
+
+/** AttestationPolicy is the endpoint's rule for which verified releases it accepts. */
+export interface AttestationPolicy {
+  readonly policy: 'Follow' | 'Pin';
+  readonly pinnedDigests: readonly string[];
+  readonly recheckIntervalSeconds: number;
+}
+
+/** AttestationEvents lets metrics and logs observe verifications without the manager knowing them. */
+export interface AttestationEvents {
+  verified?(result: AttestationResult, changed: boolean): void;
+  failed?(failure: AttestationFailure, stillServing: boolean): void;
+}
+
+/** AttestationManager keeps the upstream verified, fails closed, and re-attests on demand. */
+export interface AttestationManager {
+  state(): AttestationState;
+  /** require returns the verified upstream or throws the catalogued error callers receive. */
+  require(): { result: AttestationResult; recipient: EhbpRecipient };
+  /** reattest verifies again now; concurrent calls share one verification. */
+  reattest(reason: string): Promise<AttestationState>;
+  start(): void;
+  stop(): void;
+}
+
+/** AttestationManagerDeps are the manager's collaborators; `now` and timers are injectable for tests. */
+export interface AttestationManagerDeps {
+  readonly verifier: AttestationVerifier;
+  readonly policy: AttestationPolicy;
+  readonly events?: AttestationEvents;
+  readonly now?: () => number;
+  readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+}
+
+const RETRY_MIN_MS = 1000;
+
+function checkPolicy(result: AttestationResult, policy: AttestationPolicy): void {
+  if (policy.policy === 'Pin' && !policy.pinnedDigests.includes(result.releaseDigest)) {
+    throw new AttestationFailure(
+      'policy',
+      `upstream release ${result.releaseDigest} is not a pinned release (pinned: ${policy.pinnedDigests.join(', ')}); update spec.attestation.pinnedDigests to accept it`,
+    );
+  }
+}
+
+function defaultTimer(fn: () => void, ms: number): { cancel(): void } {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return {
+    cancel: () => {
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * createAttestationManager verifies the upstream before the first request and on every recheck.
+ * A verification that fails (any step but fetching) fails closed at once. A failure only to fetch
+ * the attestation keeps the previous verification, with its pinned key, for at most two recheck
+ * intervals, so a blip of the attestation service does not stop traffic to an enclave whose key
+ * is still the attested one; past that the proxy fails closed too.
+ */
+export function createAttestationManager(deps: AttestationManagerDeps): AttestationManager {
+  return new Manager(deps);
+}
+
+class Manager implements AttestationManager {
+  readonly #deps: AttestationManagerDeps;
+  readonly #now: () => number;
+  readonly #intervalMs: number;
+  #state: AttestationState = { status: 'pending' };
+  #lastSuccessAt = 0;
+  #inFlight: Promise<AttestationState> | undefined;
+  #timer: { cancel(): void } | undefined;
+  #failures = 0;
+  #running = false;
+
+  constructor(deps: AttestationManagerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#intervalMs = deps.policy.recheckIntervalSeconds * 1000;
+  }
+
+  state(): AttestationState {
+    return this.#state;
+  }
+
+  require(): { result: AttestationResult; recipient: EhbpRecipient } {
+    const state = this.#state;
+    if (state.status === 'verified') return { result: state.result, recipient: state.recipient };
+    if (state.status === 'pending') throw new ProxyError('attestation_pending', 'the upstream enclave has not been verified yet; nothing was sent');
+    throw new ProxyError('attestation_failed', `upstream attestation failed at ${state.failure.step}: ${state.failure.message}; nothing was sent`);
+  }
+
+  reattest(_reason: string): Promise<AttestationState> {
+    this.#inFlight ??= this.#verify().then((next) => {
+      this.#state = next;
+      this.#inFlight = undefined;
+      this.#schedule();
+      return next;
+    });
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.#running = true;
+    void this.reattest('start');
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#timer?.cancel();
+  }
+
+  async #verify(): Promise<AttestationState> {
+    try {
+      const next = await this.#accept(await this.#deps.verifier.verify());
+      this.#failures = 0;
+      return next;
+    } catch (error) {
+      this.#failures += 1;
+      return this.#reject(error);
+    }
+  }
+
+  async #accept(result: AttestationResult): Promise<AttestationState> {
+    checkPolicy(result, this.#deps.policy);
+    const previous = this.#state.status === 'verified' ? this.#state : undefined;
+    const sameKey = previous?.recipient.publicKeyHex === result.hpkePublicKey.toLowerCase();
+    const recipient = sameKey ? previous.recipient : await createRecipient(result.hpkePublicKey);
+    const changed =
+      previous?.result.releaseDigest !== result.releaseDigest || previous.result.measurementFingerprint !== result.measurementFingerprint;
+    this.#lastSuccessAt = this.#now();
+    this.#deps.events?.verified?.(result, changed);
+    return { status: 'verified', result, recipient };
+  }
+
+  #reject(error: unknown): AttestationState {
+    const failure = error instanceof AttestationFailure ? error : new AttestationFailure('format', (error as Error).message, { cause: error });
+    const state = this.#state;
+    const fresh = this.#now() - this.#lastSuccessAt < 2 * this.#intervalMs;
+    const keepServing = failure.step === 'fetch' && state.status === 'verified' && fresh;
+    this.#deps.events?.failed?.(failure, keepServing);
+    if (keepServing) return state;
+    const previous = state.status === 'verified' ? state.result : state.status === 'failed' ? state.previous : undefined;
+    return previous ? { status: 'failed', failure, previous } : { status: 'failed', failure };
+  }
+
+  #schedule(): void {
+    this.#timer?.cancel();
+    if (!this.#running) return;
+    const healthy = this.#state.status === 'verified' && this.#failures === 0;
+    const delay = healthy ? this.#intervalMs : Math.min(this.#intervalMs, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 6));
+    this.#timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.reattest('recheck'), delay);
+  }
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { describe, expect, it } from 'vitest';
+import { CipherSuite } from 'hpke';
+import { AEAD_AES_256_GCM, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256 } from '@panva/hpke-noble';
+import { deriveResponseKeys, encryptChunk, EXPORT_LABEL, HPKE_REQUEST_INFO, Identity } from 'ehbp';
+import { createRecipient, DecryptingStream, EhbpProtocolError, responseKeys } from './client.ts';
+
+// The enclave side uses the reference implementation `ehbp` itself uses (noble); the client under test
+// uses Web Cryptography, so these tests also prove the two interoperate.
+const suite = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
+
+/** enclave plays the server side with the reference `ehbp` primitives (noble AES-GCM). */
+interface Opened {
+  plaintext: Buffer;
+  respond: (chunks: string[]) => Promise<{ nonceHex: string; body: Buffer }>;
+}
+
+async function enclave(): Promise<{ publicKeyHex: string; open: (body: Buffer, encHex: string) => Promise<Opened> }> {
+  const identity = await Identity.generate();
+  return {
+    publicKeyHex: await identity.getPublicKeyHex(),
+    open: async (body, encHex) => {
+      const enc = Buffer.from(encHex, 'hex');
+      const ctx = await suite.SetupRecipient(identity.getPrivateKey(), enc, { info: new TextEncoder().encode(HPKE_REQUEST_INFO) });
+      const length = body.readUInt32BE(0);
+      const plaintext = Buffer.from(await ctx.Open(body.subarray(4, 4 + length)));
+      return {
+        plaintext,
+        respond: async (chunks) => {
+          const nonce = randomBytes(32);
+          const km = await deriveResponseKeys(await ctx.Export(new TextEncoder().encode(EXPORT_LABEL), 32), enc, nonce);
+          const frames: Buffer[] = [];
+          for (const [seq, chunk] of chunks.entries()) {
+            const ct = Buffer.from(await encryptChunk(km, seq, Buffer.from(chunk)));
+            const header = Buffer.alloc(4);
+            header.writeUInt32BE(ct.length);
+            frames.push(header, ct);
+          }
+          return { nonceHex: nonce.toString('hex'), body: Buffer.concat(frames) };
+        },
+      };
+    },
+  };
+}
+
+function splitEvery(buffer: Buffer, size: number): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < buffer.length; i += size) parts.push(buffer.subarray(i, i + size));
+  return parts;
+}
+
+describe('EHBP client', () => {
+  it('seals a request the enclave opens, and opens its streamed response however it is split', async () => {
+    const server = await enclave();
+    const recipient = await createRecipient(server.publicKeyHex);
+    const sealed = await recipient.seal(Buffer.from('{"model":"m","messages":[]}'));
+    expect(sealed.encapsulatedKeyHex).toMatch(/^[0-9a-f]{64}$/);
+    const { plaintext, respond } = await server.open(sealed.body, sealed.encapsulatedKeyHex);
+    expect(plaintext.toString()).toBe('{"model":"m","messages":[]}');
+
+    const chunks = ['data: {"a":1}\n\n', 'data: {"b":2}\n\n', 'data: [DONE]\n\n'];
+    const response = await respond(chunks);
+    for (const size of [1, 3, 7, 1000]) {
+      const out = await text(Readable.from(splitEvery(response.body, size)).pipe(new DecryptingStream(await responseKeys(sealed, response.nonceHex))));
+      expect(out).toBe(chunks.join(''));
+    }
+  });
+
+  it('uses a fresh encapsulated key for every request', async () => {
+    const recipient = await createRecipient((await enclave()).publicKeyHex);
+    const a = await recipient.seal(Buffer.from('x'));
+    const b = await recipient.seal(Buffer.from('x'));
+    expect(a.encapsulatedKeyHex).not.toBe(b.encapsulatedKeyHex);
+    expect(a.body.equals(b.body)).toBe(false);
+  });
+
+  it('rejects a tampered, truncated or nonce-less response', async () => {
+    const server = await enclave();
+    const sealed = await (await createRecipient(server.publicKeyHex)).seal(Buffer.from('hi'));
+    const { respond } = await server.open(sealed.body, sealed.encapsulatedKeyHex);
+    const response = await respond(['secret completion']);
+    const keys = await responseKeys(sealed, response.nonceHex);
+
+    const tampered = Buffer.from(response.body);
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
+    await expect(text(Readable.from([tampered]).pipe(new DecryptingStream(keys)))).rejects.toThrow(/failed authentication/);
+    await expect(text(Readable.from([response.body.subarray(0, response.body.length - 3)]).pipe(new DecryptingStream(keys)))).rejects.toThrow(/ended inside a frame/);
+    await expect(responseKeys(sealed, undefined)).rejects.toBeInstanceOf(EhbpProtocolError);
+    await expect(responseKeys(sealed, 'abcd')).rejects.toThrow(/Ehbp-Response-Nonce/);
+  });
+
+  it('cannot open a response meant for another request', async () => {
+    const server = await enclave();
+    const recipient = await createRecipient(server.publicKeyHex);
+    const first = await recipient.seal(Buffer.from('one'));
+    const second = await recipient.seal(Buffer.from('two'));
+    const response = await (await server.open(first.body, first.encapsulatedKeyHex)).respond(['for the first']);
+    const wrongKeys = await responseKeys(second, response.nonceHex);
+    await expect(text(Readable.from([response.body]).pipe(new DecryptingStream(wrongKeys)))).rejects.toThrow(/failed authentication/);
+  });
+
+  it('refuses a malformed public key', async () => {
+    await expect(createRecipient('00')).rejects.toThrow(/32 bytes/);
+  });
+});

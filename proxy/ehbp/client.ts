@@ -1,0 +1,139 @@
+import { createDecipheriv } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { AEAD_AES_256_GCM, CipherSuite, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256, type SenderContext } from 'hpke';
+import { deriveResponseKeys, EXPORT_LABEL, EXPORT_LENGTH, HPKE_REQUEST_INFO, PROTOCOL, RESPONSE_NONCE_LENGTH } from 'ehbp';
+
+/**
+ * The client side of EHBP (Encrypted HTTP Body Protocol) as the proxy needs it: seal a request body
+ * to the attested enclave's HPKE key and open the response body as it streams. The suite is
+ * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180), backed by node:crypto through
+ * `hpke`'s Web Cryptography algorithms; the response keys follow EHBP's OHTTP-style derivation
+ * (RFC 9458 §4.4) via `ehbp`'s `deriveResponseKeys`.
+ */
+const suite = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
+const REQUEST_INFO = new TextEncoder().encode(HPKE_REQUEST_INFO);
+const RESPONSE_EXPORT_LABEL = new TextEncoder().encode(EXPORT_LABEL);
+const FRAME_HEADER = 4;
+const TAG_LENGTH = 16;
+/** MAX_FRAME bounds one response frame so a hostile length prefix cannot make us buffer without end. */
+const MAX_FRAME = 64 * 1024 * 1024;
+
+export const ENCAPSULATED_KEY_HEADER = PROTOCOL.ENCAPSULATED_KEY_HEADER;
+export const RESPONSE_NONCE_HEADER = PROTOCOL.RESPONSE_NONCE_HEADER;
+
+/** EhbpProtocolError is a response that breaks EHBP: missing nonce, bad framing, failed decryption. */
+export class EhbpProtocolError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'EhbpProtocolError';
+  }
+}
+
+/** SealedRequest is an encrypted request body plus what is needed to open its response. */
+export interface SealedRequest {
+  /** body is one EHBP frame: 4-byte big-endian length, then the HPKE ciphertext. */
+  readonly body: Buffer;
+  /** encapsulatedKeyHex goes in the Ehbp-Encapsulated-Key header. */
+  readonly encapsulatedKeyHex: string;
+  readonly context: SenderContext;
+  readonly enc: Uint8Array;
+}
+
+/** EhbpRecipient is an enclave's public key, deserialized once and reused for every request. */
+export interface EhbpRecipient {
+  readonly publicKeyHex: string;
+  seal(plaintext: Uint8Array): Promise<SealedRequest>;
+}
+
+/** createRecipient deserializes a 32-byte X25519 public key given as hex. */
+export async function createRecipient(publicKeyHex: string): Promise<EhbpRecipient> {
+  if (!/^[0-9a-f]{64}$/i.test(publicKeyHex)) throw new EhbpProtocolError('HPKE public key must be 32 bytes of hex');
+  const publicKey = await suite.DeserializePublicKey(Buffer.from(publicKeyHex, 'hex'));
+  return {
+    publicKeyHex: publicKeyHex.toLowerCase(),
+    async seal(plaintext: Uint8Array): Promise<SealedRequest> {
+      const { encapsulatedSecret, ctx } = await suite.SetupSender(publicKey, { info: REQUEST_INFO });
+      const ciphertext = await ctx.Seal(plaintext);
+      const body = Buffer.allocUnsafe(FRAME_HEADER + ciphertext.byteLength);
+      body.writeUInt32BE(ciphertext.byteLength, 0);
+      body.set(ciphertext, FRAME_HEADER);
+      return { body, encapsulatedKeyHex: Buffer.from(encapsulatedSecret).toString('hex'), context: ctx, enc: encapsulatedSecret };
+    },
+  };
+}
+
+interface ResponseKeys {
+  readonly key: Buffer;
+  readonly nonceBase: Buffer;
+}
+
+/** responseKeys derives the response AEAD key and nonce base from the request context and the response nonce. */
+export async function responseKeys(sealed: SealedRequest, responseNonceHex: string | undefined): Promise<ResponseKeys> {
+  if (responseNonceHex === undefined || !/^[0-9a-f]*$/i.test(responseNonceHex) || responseNonceHex.length !== RESPONSE_NONCE_LENGTH * 2) {
+    throw new EhbpProtocolError(`encrypted response lacks a valid ${RESPONSE_NONCE_HEADER} header`);
+  }
+  const secret = await sealed.context.Export(RESPONSE_EXPORT_LABEL, EXPORT_LENGTH);
+  const km = await deriveResponseKeys(secret, sealed.enc, Buffer.from(responseNonceHex, 'hex'));
+  return { key: Buffer.from(km.keyBytes), nonceBase: Buffer.from(km.nonceBase) };
+}
+
+function chunkNonce(nonceBase: Buffer, seq: number): Buffer {
+  // EHBP: nonce = nonceBase XOR the big-endian sequence number in the low-order bytes.
+  const nonce = Buffer.from(nonceBase);
+  const low = nonce.readUInt32BE(8) ^ seq;
+  nonce.writeUInt32BE(low >>> 0, 8);
+  return nonce;
+}
+
+/** openChunk decrypts one response frame's ciphertext (AES-256-GCM, 16-byte tag at the end). */
+export function openChunk(keys: ResponseKeys, seq: number, ciphertext: Buffer): Buffer {
+  if (ciphertext.length < TAG_LENGTH) throw new EhbpProtocolError(`response frame ${seq} is shorter than its tag`);
+  const decipher = createDecipheriv('aes-256-gcm', keys.key, chunkNonce(keys.nonceBase, seq));
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
+  try {
+    return Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH)), decipher.final()]);
+  } catch (cause) {
+    throw new EhbpProtocolError(`response frame ${seq} failed authentication`, { cause });
+  }
+}
+
+/**
+ * DecryptingStream turns an encrypted EHBP response body into plaintext as frames arrive, so
+ * streamed completions reach the caller chunk by chunk. A truncated final frame is an error.
+ */
+export class DecryptingStream extends Transform {
+  #buffer: Buffer = Buffer.alloc(0);
+  #seq = 0;
+  readonly #keys: ResponseKeys;
+
+  constructor(keys: ResponseKeys) {
+    super();
+    this.#keys = keys;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    try {
+      this.#drain();
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.#buffer.length === 0 ? null : new EhbpProtocolError(`encrypted response ended inside a frame (${this.#buffer.length} bytes left)`));
+  }
+
+  #drain(): void {
+    while (this.#buffer.length >= FRAME_HEADER) {
+      const length = this.#buffer.readUInt32BE(0);
+      if (length > MAX_FRAME) throw new EhbpProtocolError(`response frame of ${length} bytes exceeds the limit`);
+      if (this.#buffer.length < FRAME_HEADER + length) return;
+      const ciphertext = this.#buffer.subarray(FRAME_HEADER, FRAME_HEADER + length);
+      this.#buffer = this.#buffer.subarray(FRAME_HEADER + length);
+      if (length === 0) continue; // empty frames carry nothing and consume no sequence number
+      this.push(openChunk(this.#keys, this.#seq++, ciphertext));
+    }
+  }
+}
