@@ -1,5 +1,6 @@
 import { ProxyError } from '../errors.ts';
 import { createRecipient, type EhbpRecipient } from '../ehbp/client.ts';
+import { checkPinnedDigest } from './policy.ts';
 import { AttestationFailure, type AttestationResult, type AttestationVerifier } from './types.ts';
 
 /** AttestationState is what the proxy currently knows about its upstream. */
@@ -42,15 +43,6 @@ export interface AttestationManagerDeps {
 }
 
 const RETRY_MIN_MS = 1000;
-
-function checkPolicy(result: AttestationResult, policy: AttestationPolicy): void {
-  if (policy.policy === 'Pin' && !policy.pinnedDigests.includes(result.releaseDigest)) {
-    throw new AttestationFailure(
-      'policy',
-      `upstream release ${result.releaseDigest} is not a pinned release (pinned: ${policy.pinnedDigests.join(', ')}); update spec.attestation.pinnedDigests to accept it`,
-    );
-  }
-}
 
 function defaultTimer(fn: () => void, ms: number): { cancel(): void } {
   const t = setTimeout(fn, ms);
@@ -133,7 +125,7 @@ class Manager implements AttestationManager {
   }
 
   async #accept(result: AttestationResult): Promise<AttestationState> {
-    checkPolicy(result, this.#deps.policy);
+    if (this.#deps.policy.policy === 'Pin') checkPinnedDigest(result, this.#deps.policy.pinnedDigests);
     const previous = this.#state.status === 'verified' ? this.#state : undefined;
     const sameKey = previous?.recipient.publicKeyHex === result.hpkePublicKey.toLowerCase();
     const recipient = sameKey ? previous.recipient : await createRecipient(result.hpkePublicKey);
