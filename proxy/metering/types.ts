@@ -26,3 +26,9 @@ export interface PriceTable {
   readonly models: Readonly<Record<string, ModelPrice>>;
   readonly default?: ModelPrice;
 }
+
+/**
+ * InferenceRoute names an OpenAI route the proxy meters, as the path after `/v1/`. Metric `route`
+ * labels use these strings.
+ */
+export type InferenceRoute = 'chat/completions' | 'completions' | 'responses' | 'embeddings' | 'audio/transcriptions';

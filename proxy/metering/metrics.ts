@@ -1,0 +1,145 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AttestationStep, TrustMode } from '../attestation/types.ts';
+import type { InferenceRoute, TokenUsage } from './types.ts';
+
+/** RequestMode says how a request's body travelled: encrypted by the proxy, encrypted by the client, or plaintext. */
+export type RequestMode = 'encrypted' | 'passthrough' | 'plain';
+
+/** TokenType is the `token_type` label: OpenTelemetry's `input`/`output` plus `cached_input`. */
+export type TokenType = 'input' | 'cached_input' | 'output';
+
+/** UpstreamErrorKind is the `kind` label of upstream failures. */
+export type UpstreamErrorKind = 'unreachable' | 'timeout' | 'reset' | 'protocol' | 'status_5xx' | 'key_mismatch';
+
+/** VerificationResult and VerificationStep label attestation verifications; a success has step `none`. */
+export type VerificationResult = 'success' | 'failure';
+export type VerificationStep = AttestationStep | 'none';
+
+/** LimitKind is the `limit` label of rate-limited requests. */
+export type LimitKind = 'requests' | 'tokens';
+
+/** ProxyMetrics holds the proxy's metric handles, all registered on one registry. */
+export interface ProxyMetrics {
+  readonly requests: Counter<'route' | 'model' | 'status_code' | 'caller' | 'caller_namespace' | 'mode'>;
+  readonly tokens: Counter<'route' | 'model' | 'token_type' | 'caller' | 'caller_namespace'>;
+  readonly costMicros: Counter<'model' | 'currency' | 'caller' | 'caller_namespace'>;
+  readonly operationDuration: Histogram<'route' | 'model' | 'status_code'>;
+  readonly timeToFirstToken: Histogram<'route' | 'model'>;
+  readonly tokenUsage: Histogram<'route' | 'model' | 'token_type'>;
+  readonly upstreamErrors: Counter<'kind'>;
+  readonly attestationUp: Gauge;
+  readonly attestationInfo: Gauge<'trust' | 'release_digest' | 'measurement_fingerprint'>;
+  readonly attestationVerifiedTimestamp: Gauge;
+  readonly attestationVerifications: Counter<'result' | 'step'>;
+  readonly unattested: Gauge;
+  readonly rateLimited: Counter<'caller' | 'caller_namespace' | 'limit'>;
+  readonly inFlightRequests: Gauge;
+  readonly providerKeyLoaded: Gauge;
+  readonly configInfo: Gauge<'endpoint' | 'provider' | 'trust'>;
+}
+
+// Bucket bounds follow the OpenTelemetry GenAI semantic conventions' advice (gen-ai-metrics.md):
+// doubling durations from 10 ms, extended to the proxy's 300 s ceiling for long generations;
+// time to first token from 5 ms to a minute; tokens per request in powers of 4 up to 4M.
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 300];
+const TTFT_BUCKETS = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 30, 60];
+const TOKEN_BUCKETS = Array.from({ length: 12 }, (_, i) => 4 ** i);
+
+/**
+ * createProxyMetrics registers every proxy metric on `registry` (never prom-client's global one,
+ * so tests and several proxies in one process do not collide) and returns their handles. No metric
+ * carries `namespace`, `pod`, `service`, `job` or `instance` labels: Prometheus adds the target's.
+ * docs/metrics.md documents each one; a test keeps the two in step.
+ */
+export function createProxyMetrics(registry: Registry): ProxyMetrics {
+  const registers = [registry];
+  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> =>
+    new Counter({ name, help, labelNames, registers });
+  const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[]): Gauge<T> =>
+    new Gauge({ name, help, labelNames, registers });
+  const histogram = <T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> =>
+    new Histogram({ name, help, labelNames, buckets, registers });
+  const caller = ['caller', 'caller_namespace'] as const;
+  return {
+    requests: counter('attested_inference_requests_total', 'Inference requests answered, by route, model, status code, caller and body mode.',
+      ['route', 'model', 'status_code', ...caller, 'mode']),
+    tokens: counter('attested_inference_tokens_total', 'Tokens consumed, by route, model, token type and caller; input excludes cached input.',
+      ['route', 'model', 'token_type', ...caller]),
+    costMicros: counter('attested_inference_cost_micros_total', 'Cost in integer micro-units of the price table currency, by model and caller.',
+      ['model', 'currency', ...caller]),
+    operationDuration: histogram('gen_ai_client_operation_duration_seconds', 'Duration of inference requests through the proxy, to the last byte (OpenTelemetry gen_ai.client.operation.duration).',
+      ['route', 'model', 'status_code'], DURATION_BUCKETS),
+    timeToFirstToken: histogram('gen_ai_server_time_to_first_token_seconds', 'Time from request to the first streamed output event (OpenTelemetry gen_ai.server.time_to_first_token).',
+      ['route', 'model'], TTFT_BUCKETS),
+    tokenUsage: histogram('gen_ai_client_token_usage', 'Tokens per request, by token type (OpenTelemetry gen_ai.client.token.usage).',
+      ['route', 'model', 'token_type'], TOKEN_BUCKETS),
+    upstreamErrors: counter('attested_inference_upstream_errors_total', 'Failures talking to the upstream, by kind.', ['kind']),
+    attestationUp: gauge('attested_inference_attestation_up', '1 when the current upstream verified and is acceptable under the policy, else 0.', []),
+    attestationInfo: gauge('attested_inference_attestation_info', 'The currently accepted attestation (value 1): trust mode, release digest and measurement fingerprint.',
+      ['trust', 'release_digest', 'measurement_fingerprint']),
+    attestationVerifiedTimestamp: gauge('attested_inference_attestation_verified_timestamp_seconds', 'Unix time of the last successful verification of the upstream.', []),
+    attestationVerifications: counter('attested_inference_attestation_verifications_total', 'Attestation verifications, by result and the step that failed (none on success).',
+      ['result', 'step']),
+    unattested: gauge('attested_inference_unattested', '1 when the upstream is an unattested openai-compatible server, else 0.', []),
+    rateLimited: counter('attested_inference_rate_limited_total', 'Requests refused by a rate limit, by caller and the limit hit.', [...caller, 'limit']),
+    inFlightRequests: gauge('attested_inference_in_flight_requests', 'Inference requests being served now.', []),
+    providerKeyLoaded: gauge('attested_inference_provider_key_loaded', '1 when the provider API key file is loaded and non-empty, else 0.', []),
+    configInfo: gauge('attested_inference_config_info', 'The loaded configuration (value 1): endpoint name, provider type and trust mode.',
+      ['endpoint', 'provider', 'trust']),
+  };
+}
+
+/** UsageRecord is one request's metered usage, with its cost when the model is priced. */
+export interface UsageRecord {
+  readonly route: InferenceRoute;
+  readonly model: string;
+  /** caller is Caller.label; callerNamespace is Caller.namespace, `''` when unknown. */
+  readonly caller: string;
+  readonly callerNamespace: string;
+  readonly usage: TokenUsage;
+  /** costMicros is undefined when the model has no price. */
+  readonly costMicros: number | undefined;
+  readonly currency: string;
+}
+
+/**
+ * recordUsage adds one request's tokens and cost to the counters and observes its tokens per type
+ * in the token histogram. `input` counts uncached input only, so the three token types add up to
+ * the request's total. Zero counts are not observed: a histogram of mostly zeros (embeddings have
+ * no output, most requests no cache hit) would hide the distribution of real ones.
+ */
+export function recordUsage(metrics: ProxyMetrics, record: UsageRecord): void {
+  const { route, model, usage } = record;
+  const who = { caller: record.caller, caller_namespace: record.callerNamespace };
+  const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const byType: readonly (readonly [TokenType, number])[] = [
+    ['input', usage.inputTokens - cached],
+    ['cached_input', cached],
+    ['output', usage.outputTokens],
+  ];
+  for (const [tokenType, count] of byType) {
+    if (count <= 0) continue;
+    metrics.tokens.inc({ route, model, token_type: tokenType, ...who }, count);
+    metrics.tokenUsage.observe({ route, model, token_type: tokenType }, count);
+  }
+  if (record.costMicros !== undefined) {
+    metrics.costMicros.inc({ model, currency: record.currency, ...who }, record.costMicros);
+  }
+}
+
+/** AttestationInfo is the identity of the attestation the proxy currently accepts. */
+export interface AttestationInfo {
+  readonly trust: TrustMode;
+  readonly releaseDigest: string;
+  readonly measurementFingerprint: string;
+}
+
+/**
+ * setAttestationInfo replaces the info series with the current attestation (or none), so a
+ * release change never leaves the old digest's series behind.
+ */
+export function setAttestationInfo(metrics: ProxyMetrics, info: AttestationInfo | undefined): void {
+  metrics.attestationInfo.reset();
+  if (info === undefined) return;
+  metrics.attestationInfo.set({ trust: info.trust, release_digest: info.releaseDigest, measurement_fingerprint: info.measurementFingerprint }, 1);
+}
