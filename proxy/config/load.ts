@@ -83,6 +83,10 @@ function semanticProblems(c: ProxyConfig): string[] {
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }
+  if (c.auth.mode === 'serviceaccount' && c.auth.audiences.length === 0) {
+    // Without an audience, TokenReview accepts tokens meant for the API server itself.
+    problems.push('auth.audiences must name at least one audience when auth.mode is serviceaccount');
+  }
   if (c.listen.port === c.admin.port) problems.push('listen.port and admin.port must differ');
   return problems;
 }

@@ -36,3 +36,25 @@ export interface BucketSpec {
   readonly capacity: number;
   readonly refillPerMs: number;
 }
+
+/** LimitKind names one of a policy's limits. */
+export type LimitKind = 'requests' | 'tokens';
+
+/** Admission is the limiter's answer for one request, with the headers to send either way. */
+export interface Admission {
+  readonly allowed: boolean;
+  /** limit is the limit that refused the request (the one to wait longest for, if both did). */
+  readonly limit?: LimitKind;
+  /** retryAfterSeconds is a whole number of seconds, at least 1 when refused, 0 when allowed. */
+  readonly retryAfterSeconds: number;
+  /** headers are OpenAI's `x-ratelimit-*` for each configured limit, plus `Retry-After` when refused. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** RateLimiter applies one LimitPolicy per caller key. */
+export interface RateLimiter {
+  /** admit takes one request from the caller's request bucket and requires its token bucket not to be exhausted. */
+  admit(callerKey: string): Promise<Admission>;
+  /** charge takes the tokens a response really used from the caller's token bucket, even into debt. */
+  charge(callerKey: string, tokens: number): Promise<void>;
+}
