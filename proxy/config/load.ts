@@ -22,6 +22,20 @@ export interface ProxyEnvironment {
   readonly PROXY_LISTEN_PORT?: string;
   readonly PROXY_ADMIN_PORT?: string;
   readonly PROXY_LOG_LEVEL?: string;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER: whether to start tracing (the SDK reads the rest). */
+  readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  readonly OTEL_TRACES_EXPORTER?: string;
+}
+
+/** proxyEnvironment picks the variables the proxy reads from a process environment. */
+export function proxyEnvironment(env: NodeJS.ProcessEnv): ProxyEnvironment {
+  const names = ['PROXY_CONFIG_FILE', 'PROXY_LISTEN_PORT', 'PROXY_ADMIN_PORT', 'PROXY_LOG_LEVEL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_EXPORTER'] as const;
+  return Object.fromEntries(names.flatMap((n) => (env[n] === undefined ? [] : [[n, env[n]]])));
+}
+
+/** tracingEnabled says whether an OpenTelemetry trace exporter is configured. */
+export function tracingEnabled(env: ProxyEnvironment): boolean {
+  return env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'none');
 }
 
 function optionPath(instancePath: string): string {

@@ -1,0 +1,91 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, proxyEnvironment } from './load.ts';
+import { CONFIG_API_VERSION } from './schema.ts';
+
+const minimal = { apiVersion: CONFIG_API_VERSION, provider: { type: 'tinfoil', upstreamUrl: 'https://inference.tinfoil.sh' } };
+
+function problemsOf(raw: unknown, env = {}): string[] {
+  try {
+    parseConfig(raw, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('proxy configuration', () => {
+  it('applies defaults and freezes the result', () => {
+    const config = parseConfig(minimal);
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.admin.port).toBe(9090);
+    expect(config.attestation).toMatchObject({ trust: 'Verified', policy: 'Follow', bundleUrl: 'https://atc.tinfoil.sh', recheckIntervalSeconds: 300 });
+    expect(config.prices.currency).toBe('USD');
+    expect(Object.isFrozen(config.attestation)).toBe(true);
+    expect(() => {
+      (config.listen as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('names every offending option', () => {
+    const problems = problemsOf({ ...minimal, listen: { port: 0 }, provider: { type: 'tinfoil', bogus: 1 }, maxBodyBytes: 'big' });
+    expect(problems).toContain('listen.port must be >= 1');
+    expect(problems).toContain('provider.bogus is not a known option');
+    expect(problems.some((p) => p.startsWith('maxBodyBytes '))).toBe(true);
+  });
+
+  it('refuses plain http and development keys outside Development trust', () => {
+    expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'http://x.test' } })).toEqual([
+      'provider.upstreamUrl must be an https URL (plain http is allowed only with attestation.trust Development)',
+    ]);
+    expect(problemsOf({ ...minimal, attestation: { developmentPublicKey: 'k' } })).toEqual([
+      'attestation.developmentPublicKey is only allowed when attestation.trust is Development',
+    ]);
+    expect(problemsOf({ ...minimal, attestation: { trust: 'Development' } })).toEqual([
+      'attestation.developmentPublicKey is required when attestation.trust is Development',
+    ]);
+    expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'http://127.0.0.1:1' }, attestation: { trust: 'Development', developmentPublicKey: 'k', bundleUrl: 'http://127.0.0.1:1' } })).toEqual([]);
+  });
+
+  it('requires an acknowledgement for an unattested upstream, and pins for Pin', () => {
+    expect(problemsOf({ apiVersion: CONFIG_API_VERSION, provider: { type: 'openai-compatible', upstreamUrl: 'https://api.example.com' } })).toEqual([
+      'provider.acknowledgeUnattested must be true for provider.type openai-compatible (its upstream is not attested)',
+    ]);
+    expect(problemsOf({ ...minimal, attestation: { policy: 'Pin' } })).toEqual([
+      'attestation.pinnedDigests must name at least one digest when attestation.policy is Pin',
+    ]);
+    expect(problemsOf({ ...minimal, attestation: { policy: 'Pin', pinnedDigests: ['ab'] } })[0]).toMatch(/^attestation\.pinnedDigests\.0 must match pattern/);
+    expect(problemsOf({ ...minimal, auth: { mode: 'serviceaccount' } })).toEqual([
+      'auth.audiences must name at least one audience when auth.mode is serviceaccount',
+    ]);
+  });
+
+  it('lets the environment override ports and log level, and reads only its own variables', () => {
+    const env = proxyEnvironment({ PROXY_LISTEN_PORT: '18080', PROXY_LOG_LEVEL: 'debug', HOME: '/root', PROXY_ADMIN_PORT: '19090' });
+    expect(env).toEqual({ PROXY_LISTEN_PORT: '18080', PROXY_LOG_LEVEL: 'debug', PROXY_ADMIN_PORT: '19090' });
+    const config = parseConfig(minimal, env);
+    expect(config.listen.port).toBe(18080);
+    expect(config.admin.port).toBe(19090);
+    expect(config.logLevel).toBe('debug');
+    expect(problemsOf(minimal, { PROXY_LISTEN_PORT: '9090' })).toEqual(['listen.port and admin.port must differ']);
+  });
+
+  it('loads YAML and JSON files and explains unreadable ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    try {
+      await writeFile(join(dir, 'a.yaml'), `apiVersion: ${CONFIG_API_VERSION}\nprovider:\n  type: tinfoil\n`);
+      await writeFile(join(dir, 'b.json'), JSON.stringify(minimal));
+      await writeFile(join(dir, 'c.yaml'), 'provider: [unclosed');
+      expect((await loadConfig(join(dir, 'a.yaml'))).provider.type).toBe('tinfoil');
+      expect((await loadConfig(join(dir, 'b.json'))).provider.upstreamUrl).toBe('https://inference.tinfoil.sh');
+      await expect(loadConfig(join(dir, 'c.yaml'))).rejects.toThrow(/is neither JSON nor YAML/);
+      await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read the configuration file/);
+      await expect(loadConfig(join(dir, 'a.yaml'), { PROXY_LISTEN_PORT: 'abc' })).rejects.toThrow(/listen\.port/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

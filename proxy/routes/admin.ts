@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../runtime.ts';
+
+/** AttestationReport is the admin view of the upstream's attestation; it never contains secrets. */
+export interface AttestationReport {
+  readonly provider: string;
+  readonly attested: boolean;
+  readonly status: 'pending' | 'verified' | 'failed' | 'unattested';
+  readonly trust?: string;
+  readonly domain?: string;
+  readonly releaseDigest?: string;
+  readonly measurementFingerprint?: string;
+  readonly hpkePublicKey?: string;
+  readonly tlsPublicKeyFingerprint?: string;
+  readonly verifiedAt?: string;
+  readonly failure?: { readonly step: string; readonly message: string };
+}
+
+/** attestationReport summarizes the provider's attestation state for the admin endpoint and the operator. */
+export function attestationReport(runtime: Runtime): AttestationReport {
+  const state = runtime.provider.attestation();
+  const base = { provider: runtime.provider.kind, attested: runtime.provider.attested, status: state.status };
+  if (state.status === 'verified') {
+    const r = state.result;
+    return {
+      ...base, trust: r.trust, domain: r.domain, releaseDigest: r.releaseDigest, measurementFingerprint: r.measurementFingerprint,
+      hpkePublicKey: r.hpkePublicKey, tlsPublicKeyFingerprint: r.tlsPublicKeyFingerprint, verifiedAt: r.verifiedAt.toISOString(),
+    };
+  }
+  if (state.status === 'failed') {
+    const previous = state.previous ? { releaseDigest: state.previous.releaseDigest, measurementFingerprint: state.previous.measurementFingerprint } : {};
+    return { ...base, ...previous, failure: { step: state.failure.step, message: state.failure.message } };
+  }
+  return base;
+}
+
+/**
+ * registerAdminRoutes serves probes, metrics and status on the admin listener. `/readyz` means the
+ * process can answer (config loaded, listening, not draining), not that the upstream is attested:
+ * an attestation failure is answered per request with a clear error instead of removing the pods
+ * from their Service (see docs/adr/0001).
+ */
+export function registerAdminRoutes(app: FastifyInstance, runtime: Runtime, lifecycle: { readonly draining: () => boolean }): void {
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => (lifecycle.draining() ? reply.code(503).send({ status: 'draining' }) : reply.send({ status: 'ready' })));
+  app.get('/metrics', async (_request, reply) => {
+    const body = await runtime.registry.metrics();
+    return reply.type(runtime.registry.contentType).send(body);
+  });
+  app.get('/admin/attestation', (_request, reply) => reply.send(attestationReport(runtime)));
+  app.get('/admin/status', (_request, reply) => reply.send({
+    endpoint: runtime.config.endpoint,
+    provider: runtime.config.provider.type,
+    trust: runtime.config.attestation.trust,
+    providerKeyLoaded: (runtime.apiKey() ?? '') !== '',
+    draining: lifecycle.draining(),
+    attestation: attestationReport(runtime),
+  }));
+}

@@ -1,0 +1,121 @@
+import type { Span } from '@opentelemetry/api';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Caller } from '../auth/types.ts';
+import type { ProxyConfig } from '../config/schema.ts';
+import { costMicros, priceFor } from '../metering/cost.ts';
+import { recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
+import type { TokenUsage } from '../metering/types.ts';
+import type { RateLimiter } from '../limits/types.ts';
+import type { RequestMode } from '../upstream/provider.ts';
+import type { RouteSpec } from './catalogue.ts';
+
+/** Outcome is everything known about one request when it ends; nothing in it is content. */
+export interface Outcome {
+  readonly spec: RouteSpec;
+  readonly status: number;
+  readonly caller: Caller | undefined;
+  readonly requestedModel: string | undefined;
+  readonly mode: RequestMode | undefined;
+  readonly stream: boolean;
+  readonly usage: TokenUsage | undefined;
+  readonly durationMs: number;
+  readonly firstOutputMs: number | undefined;
+  readonly releaseDigest: string | undefined;
+  readonly errorCode: string | undefined;
+  readonly aborted: boolean;
+}
+
+/** OutcomeDeps are the sinks an outcome is written to. */
+export interface OutcomeDeps {
+  readonly config: ProxyConfig;
+  readonly metrics: ProxyMetrics;
+  readonly limiter: RateLimiter;
+}
+
+/**
+ * modelLabel keeps the model label bounded: callers choose model names, so a name becomes a label
+ * only when the endpoint vouches for it (allow-list or price table) or the upstream served it;
+ * anything else is `other`.
+ */
+export function modelLabel(config: ProxyConfig, model: string | undefined, status: number): string {
+  if (model === undefined || model === '') return 'unknown';
+  if (config.models.allowed.length > 0) return config.models.allowed.includes(model) ? model : 'other';
+  if (Object.hasOwn(config.prices.models, model) || (status >= 200 && status < 300)) return model;
+  return 'other';
+}
+
+/** callerKey is the key rate limits are kept under. */
+export function callerKey(caller: Caller): string {
+  return caller.label;
+}
+
+interface Labels {
+  readonly model: string;
+  readonly caller: string;
+  readonly callerNamespace: string;
+}
+
+function usageCost(o: Outcome, config: ProxyConfig): number | undefined {
+  if (o.usage === undefined) return undefined;
+  const price = priceFor(config.prices, o.requestedModel ?? o.usage.model);
+  return price ? costMicros(o.usage, price) : undefined;
+}
+
+function recordMetrics(o: Outcome, labels: Labels, metrics: ProxyMetrics, config: ProxyConfig): number | undefined {
+  const route = o.spec.route;
+  const status = String(o.status);
+  const who = { caller: labels.caller, caller_namespace: labels.callerNamespace };
+  metrics.requests.inc({ route, model: labels.model, status_code: status, mode: o.mode ?? 'none', ...who });
+  metrics.operationDuration.observe({ route, model: labels.model, status_code: status }, o.durationMs / 1000);
+  if (o.stream && o.firstOutputMs !== undefined) metrics.timeToFirstToken.observe({ route, model: labels.model }, o.firstOutputMs / 1000);
+  if (o.usage === undefined || route === 'models') return undefined;
+  const cost = usageCost(o, config);
+  recordUsage(metrics, { route, model: labels.model, caller: labels.caller, callerNamespace: labels.callerNamespace, usage: o.usage, costMicros: cost, currency: config.prices.currency });
+  return cost;
+}
+
+function recordSpan(o: Outcome, labels: Labels, span: Span): void {
+  span.setAttributes({
+    'http.response.status_code': o.status,
+    'gen_ai.request.model': labels.model,
+    'attested_inference.mode': o.mode ?? 'none',
+    ...(o.usage ? { 'gen_ai.usage.input_tokens': o.usage.inputTokens, 'gen_ai.usage.output_tokens': o.usage.outputTokens } : {}),
+    ...(o.releaseDigest ? { 'attested_inference.release_digest': o.releaseDigest } : {}),
+  });
+  span.end();
+}
+
+function logFields(o: Outcome, labels: Labels, cost: number | undefined): Record<string, unknown> {
+  const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms));
+  return {
+    route: o.spec.route,
+    model: labels.model,
+    status: o.status,
+    mode: o.mode,
+    caller: labels.caller,
+    callerNamespace: labels.callerNamespace || undefined,
+    stream: o.stream,
+    durationMs: round(o.durationMs),
+    firstOutputMs: round(o.firstOutputMs),
+    inputTokens: o.usage?.inputTokens,
+    cachedInputTokens: o.usage?.cachedInputTokens,
+    outputTokens: o.usage?.outputTokens,
+    costMicros: cost,
+    releaseDigest: o.releaseDigest,
+    error: o.errorCode,
+    aborted: o.aborted || undefined,
+  };
+}
+
+/** recordOutcome writes one finished request to metrics, the limiter, the trace span and the log. */
+export async function recordOutcome(o: Outcome, deps: OutcomeDeps, sinks: { span: Span; log: FastifyBaseLogger }): Promise<void> {
+  const labels: Labels = {
+    model: modelLabel(deps.config, o.requestedModel ?? o.usage?.model, o.status),
+    caller: o.caller?.label ?? 'unauthenticated',
+    callerNamespace: o.caller?.namespace ?? '',
+  };
+  const cost = recordMetrics(o, labels, deps.metrics, deps.config);
+  if (o.caller && o.usage && o.spec.route !== 'models') await deps.limiter.charge(callerKey(o.caller), o.usage.inputTokens + o.usage.outputTokens);
+  recordSpan(o, labels, sinks.span);
+  sinks.log.info(logFields(o, labels, cost), 'request finished');
+}

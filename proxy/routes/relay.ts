@@ -1,0 +1,100 @@
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createSseUsageTransform, type StreamRoute } from '../metering/sse.ts';
+import { tinfoilUsageFrom } from '../metering/tinfoil-usage.ts';
+import type { InferenceRoute, TokenUsage } from '../metering/types.ts';
+import { usageFromResponseText } from '../metering/usage.ts';
+import type { ProviderResponse } from '../upstream/provider.ts';
+
+/** MAX_METERED_JSON bounds how much of a JSON answer is kept to read its usage; larger ones pass unmetered. */
+const MAX_METERED_JSON = 8 * 1024 * 1024;
+const STREAM_ROUTES: ReadonlySet<string> = new Set(['chat/completions', 'completions', 'responses']);
+
+/** Relayed is the caller-facing body of an upstream answer, with what was learned while it passed. */
+export interface Relayed {
+  readonly body: Readable;
+  /** usage is the request's usage once the body has ended: Tinfoil's usage header or trailer first, else the body's. */
+  usage(): TokenUsage | undefined;
+}
+
+/** RelayOptions says what the caller asked for and whom to tell when the first output passes. */
+export interface RelayOptions {
+  readonly route: InferenceRoute | 'models';
+  readonly hideUsageChunk: boolean;
+  readonly onFirstOutput: () => void;
+}
+
+/** jsonTap passes bytes through unchanged and keeps a bounded copy to read the usage at the end. */
+function jsonTap(route: InferenceRoute, onUsage: (u: TokenUsage | undefined) => void, onFirst: () => void): Transform {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let first = true;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback: TransformCallback): void {
+      if (first) {
+        first = false;
+        onFirst();
+      }
+      size += chunk.length;
+      if (size <= MAX_METERED_JSON) parts.push(chunk);
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback): void {
+      onUsage(size <= MAX_METERED_JSON ? usageFromResponseText(route, Buffer.concat(parts)) : undefined);
+      callback();
+    },
+  });
+}
+
+/** firstByteTap notes when the first byte passes, for bodies the proxy cannot read (client-sealed). */
+function firstByteTap(onFirst: () => void): Transform {
+  let first = true;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback: TransformCallback): void {
+      if (first) {
+        first = false;
+        onFirst();
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+function contentType(response: ProviderResponse): string {
+  const value = response.headers['content-type'];
+  return (Array.isArray(value) ? value.join(',') : value ?? '').toLowerCase();
+}
+
+/**
+ * relay builds the body the caller receives: the upstream's (already decrypted, or client-sealed)
+ * bytes through a tap that meters them without buffering — an SSE usage parser for event streams
+ * (which can hide the usage chunk the proxy asked for), a bounded copy for JSON answers, nothing
+ * for sealed bodies. Errors of the upstream body propagate to the caller's body.
+ */
+export function relay(response: ProviderResponse, options: RelayOptions): Relayed {
+  let bodyUsage: TokenUsage | undefined;
+  const setUsage = (u: TokenUsage | undefined): void => {
+    bodyUsage = u;
+  };
+  const type = contentType(response);
+  const ok = response.status >= 200 && response.status < 300;
+  let tap: Transform;
+  if (response.mode === 'passthrough' || options.route === 'models' || !ok) {
+    tap = firstByteTap(options.onFirstOutput);
+  } else if (type.includes('text/event-stream') && STREAM_ROUTES.has(options.route)) {
+    tap = createSseUsageTransform(
+      { route: options.route as StreamRoute, hideUsageChunk: options.hideUsageChunk, onFirstContent: options.onFirstOutput },
+      setUsage,
+    );
+  } else if (type.includes('json')) {
+    tap = jsonTap(options.route, setUsage, options.onFirstOutput);
+  } else {
+    tap = firstByteTap(options.onFirstOutput);
+  }
+  // pipeline destroys both ends together: an upstream failure fails the caller's body, and a
+  // caller that leaves destroys the upstream body, which aborts the upstream request.
+  pipeline(response.body, tap, () => undefined);
+  return {
+    body: tap,
+    usage: () => tinfoilUsageFrom(response.trailers(), response.headers) ?? bodyUsage,
+  };
+}

@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { createAttestationManager, type AttestationManager } from './attestation/manager.ts';
+import { createAttestationVerifier } from './attestation/verifier.ts';
+import { createAuthenticator } from './auth/create.ts';
+import type { CallerAuthenticator, TokenReviewClient } from './auth/types.ts';
+import type { ProxyConfig } from './config/schema.ts';
+import { createRateLimiter } from './limits/limiter.ts';
+import { createMemoryStore } from './limits/memory-store.ts';
+import type { RateLimiter } from './limits/types.ts';
+import { createProxyMetrics, setAttestationInfo, type ProxyMetrics } from './metering/metrics.ts';
+import { watchFile, type WatchedFile } from './secrets/watched-file.ts';
+import { createUpstreamClient } from './upstream/http.ts';
+import { createOpenAICompatibleProvider } from './upstream/openai-compatible.ts';
+import type { Provider } from './upstream/provider.ts';
+import { createTinfoilProvider } from './upstream/tinfoil.ts';
+
+/** RuntimeDeps are the process-level collaborators main.ts (or a test) hands in. */
+export interface RuntimeDeps {
+  readonly logger: Logger;
+  readonly tokenReview?: TokenReviewClient;
+  readonly fetch?: typeof fetch;
+}
+
+/** Runtime is everything a running proxy is made of, built from one configuration. */
+export interface Runtime {
+  readonly config: ProxyConfig;
+  readonly registry: Registry;
+  readonly metrics: ProxyMetrics;
+  readonly provider: Provider;
+  readonly authenticator: CallerAuthenticator;
+  readonly limiter: RateLimiter;
+  readonly apiKey: () => string | undefined;
+  readonly promptCacheSecret: () => string | undefined;
+  close(): Promise<void>;
+}
+
+async function watchSecret(path: string | undefined, what: string, deps: RuntimeDeps, onLoaded?: (loaded: boolean) => void): Promise<WatchedFile<string> | undefined> {
+  if (path === undefined) return undefined;
+  return watchFile(path, {
+    parse: (text) => text.trim(),
+    onChange: (value, error) => {
+      onLoaded?.(value !== undefined && value !== '');
+      if (error) deps.logger.warn({ path, reason: error.message }, `${what} is unavailable`);
+      else deps.logger.info({ path }, `${what} loaded`);
+    },
+  });
+}
+
+function attestationManager(config: ProxyConfig, metrics: ProxyMetrics, deps: RuntimeDeps): AttestationManager {
+  const upstream = config.provider.upstreamUrl;
+  const verifier = createAttestationVerifier(
+    { ...config.attestation, ...(upstream ? { expectedDomain: new URL(upstream).hostname } : {}) },
+    deps.fetch ? { fetch: deps.fetch } : {},
+  );
+  const log = deps.logger.child({ component: 'attestation' });
+  return createAttestationManager({
+    verifier,
+    policy: config.attestation,
+    events: {
+      verified: (result, changed) => {
+        metrics.attestationUp.set(1);
+        metrics.attestationVerifications.inc({ result: 'success', step: 'none' });
+        metrics.attestationVerifiedTimestamp.set(result.verifiedAt.getTime() / 1000);
+        setAttestationInfo(metrics, { trust: result.trust, releaseDigest: result.releaseDigest, measurementFingerprint: result.measurementFingerprint });
+        if (changed) log.info({ releaseDigest: result.releaseDigest, measurementFingerprint: result.measurementFingerprint, trust: result.trust }, 'upstream attested');
+      },
+      failed: (failure, stillServing) => {
+        metrics.attestationVerifications.inc({ result: 'failure', step: failure.step });
+        if (!stillServing) {
+          metrics.attestationUp.set(0);
+          setAttestationInfo(metrics, undefined);
+        }
+        log.warn({ step: failure.step, reason: failure.message, stillServing }, 'upstream attestation failed');
+      },
+    },
+  });
+}
+
+/** createRuntime builds the provider, callers' authentication, limits and metrics for `config`. */
+export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Promise<Runtime> {
+  const registry = new Registry();
+  const metrics = createProxyMetrics(registry);
+  metrics.configInfo.set({ endpoint: `${config.endpoint.namespace}/${config.endpoint.name}`, provider: config.provider.type, trust: config.attestation.trust }, 1);
+  if (config.attestation.trust === 'Development') {
+    deps.logger.warn({ trust: 'Development' }, 'DEVELOPMENT TRUST: the upstream is trusted through a development signing key, not hardware attestation');
+  }
+  const keyFile = await watchSecret(config.provider.apiKeyFile, 'provider API key', deps, (loaded) => metrics.providerKeyLoaded.set(loaded ? 1 : 0));
+  const cacheSecret = await watchSecret(config.promptCache.userCacheSecretFile, 'prompt-cache secret', deps);
+  const apiKey = (): string | undefined => keyFile?.current();
+  const client = createUpstreamClient(config.provider.upstreamUrl ?? 'https://invalid.invalid', config.provider);
+  let provider: Provider;
+  if (config.provider.type === 'tinfoil') {
+    const attestation = attestationManager(config, metrics, deps);
+    provider = createTinfoilProvider({ client, attestation, apiKey, onRetry: (reason) => deps.logger.info({ reason }, 're-attesting and retrying once') });
+  } else {
+    metrics.unattested.set(1);
+    deps.logger.warn({ upstream: config.provider.upstreamUrl }, 'UNATTESTED upstream: requests are forwarded in plaintext to an upstream that is not attested');
+    provider = createOpenAICompatibleProvider({ client, apiKey });
+  }
+  const authenticator = await createAuthenticator(config.auth, { now: Date.now, logger: deps.logger.child({ component: 'auth' }), ...(deps.tokenReview ? { tokenReview: deps.tokenReview } : {}) });
+  const limiter = createRateLimiter(config.limits, createMemoryStore(), { now: Date.now });
+  return {
+    config, registry, metrics, provider, authenticator, limiter, apiKey,
+    promptCacheSecret: () => cacheSecret?.current(),
+    async close(): Promise<void> {
+      keyFile?.close();
+      cacheSecret?.close();
+      await authenticator.close?.();
+      await provider.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import cors from '@fastify/cors';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ENCAPSULATED_KEY_HEADER, RESPONSE_NONCE_HEADER } from './ehbp/client.ts';
+import { ProxyError } from './errors.ts';
+import { TINFOIL_USAGE_HEADER } from './metering/tinfoil-usage.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { ROUTES } from './routes/catalogue.ts';
+import { hpkeKeysHandler } from './routes/hpke-keys.ts';
+import { inferenceHandler } from './routes/inference.ts';
+import type { Runtime } from './runtime.ts';
+
+/** RunningProxy is a listening proxy: the API and admin listeners, and how to stop them gracefully. */
+export interface RunningProxy {
+  readonly apiUrl: string;
+  readonly adminUrl: string;
+  readonly api: FastifyInstance;
+  readonly admin: FastifyInstance;
+  /** shutdown stops taking requests, lets in-flight ones (streams included) finish within the grace period, then closes. */
+  shutdown(): Promise<void>;
+}
+
+/** toProxyError maps fastify's own failures (body limit, bad content) to the catalogue. */
+function toProxyError(error: FastifyError | ProxyError): ProxyError {
+  if (error instanceof ProxyError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProxyError('body_too_large', 'the request body exceeds the maximum size this endpoint accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProxyError('unsupported_media_type');
+    default:
+      return new ProxyError('internal_error', undefined, { cause: error });
+  }
+}
+
+function sendError(error: FastifyError | ProxyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const proxyError = toProxyError(error);
+  if (proxyError.status >= 500) request.log.warn({ code: proxyError.code, reason: proxyError.message, cause: (proxyError.cause as Error | undefined)?.message }, 'request failed');
+  if (reply.sent) return reply;
+  return reply.code(proxyError.status).headers(proxyError.headers).type('application/json').send(proxyError.body());
+}
+
+/** Lifecycle is the proxy's shutdown state, read by routes and probes. */
+export interface Lifecycle {
+  readonly draining: () => boolean;
+}
+
+// Each request is logged once, when it finishes, by the route (no bodies, no credentials).
+const quietRequests = (): InstanceType<typeof LogController> => new LogController({ disableRequestLogging: true });
+
+function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): FastifyInstance {
+  const apiLogger: FastifyBaseLogger = logger.child({ listener: 'api' });
+  const app = Fastify({
+    loggerInstance: apiLogger,
+    logController: quietRequests(),
+    bodyLimit: runtime.config.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: false,
+  });
+  // Bodies are read as bytes: a client-sealed body must pass untouched, and plaintext JSON is
+  // parsed by the route so that malformed input gets an OpenAI-style error.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  if (runtime.config.cors.enabled) {
+    void app.register(cors, {
+      origin: runtime.config.cors.allowedOrigins,
+      exposedHeaders: [RESPONSE_NONCE_HEADER, TINFOIL_USAGE_HEADER, 'x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+      allowedHeaders: ['authorization', 'content-type', ENCAPSULATED_KEY_HEADER, 'x-request-id', 'openai-beta'],
+    });
+  }
+  app.setErrorHandler(sendError);
+  app.setNotFoundHandler((request, reply) => {
+    const known = ROUTES.some((r) => r.path === request.url.split('?')[0]);
+    const error = known ? new ProxyError('method_not_allowed', `${request.method} is not allowed on ${request.url}`) : new ProxyError('not_found', `no route ${request.method} ${request.url}`);
+    return sendError(error, request, reply);
+  });
+  const deps = { ...runtime, draining: lifecycle.draining };
+  for (const spec of ROUTES) app.route({ method: spec.method, url: spec.path, handler: inferenceHandler(spec, deps) });
+  app.get('/.well-known/hpke-keys', hpkeKeysHandler(runtime));
+  return app;
+}
+
+/** startProxy starts the API and admin listeners for a built runtime. */
+export async function startProxy(runtime: Runtime, logger: Logger): Promise<RunningProxy> {
+  let draining = false;
+  const lifecycle: Lifecycle = { draining: () => draining };
+  const api = buildApi(runtime, logger, lifecycle);
+  const adminLogger: FastifyBaseLogger = logger.child({ listener: 'admin' });
+  const admin = Fastify({ loggerInstance: adminLogger, logController: quietRequests() });
+  registerAdminRoutes(admin, runtime, lifecycle);
+  runtime.provider.start();
+  const { config } = runtime;
+  const apiUrl = await api.listen({ host: config.listen.host, port: config.listen.port });
+  const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
+  logger.info({ apiUrl, adminUrl, provider: config.provider.type, trust: config.attestation.trust, endpoint: config.endpoint }, 'proxy listening');
+  return {
+    api, admin, apiUrl, adminUrl,
+    async shutdown(): Promise<void> {
+      draining = true;
+      const deadline = setTimeout(() => {
+        logger.warn('grace period over; closing open connections');
+        api.server.closeAllConnections();
+      }, config.shutdownGraceSeconds * 1000);
+      deadline.unref();
+      await api.close(); // stops accepting, waits for in-flight requests and streams
+      clearTimeout(deadline);
+      await runtime.close();
+      await admin.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { ProxyError } from '../errors.ts';
+import type { UpstreamClient } from './http.ts';
+import { plainResponse, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
+
+/**
+ * createOpenAICompatibleProvider forwards plaintext to an unattested OpenAI-compatible upstream.
+ * The endpoint had to acknowledge that (`provider.acknowledgeUnattested`); metrics, status and logs
+ * say `Unattested`. Client-sealed EHBP bodies have no enclave to go to and are refused.
+ */
+export function createOpenAICompatibleProvider(deps: { client: UpstreamClient; apiKey: () => string | undefined }): Provider {
+  return {
+    kind: 'openai-compatible',
+    attested: false,
+    attestation: () => ({ status: 'unattested' }),
+    start: () => undefined,
+    close: () => deps.client.close(),
+    async send(request: ProviderRequest): Promise<ProviderResponse> {
+      if (request.passthrough) throw new ProxyError('passthrough_not_allowed', 'this endpoint forwards to an unattested upstream; EHBP-encrypted requests cannot be delivered');
+      const key = deps.apiKey();
+      const auth: Record<string, string> = key === undefined || key === '' ? {} : { authorization: `Bearer ${key}` };
+      const response = await deps.client.send({ method: request.method, path: request.path, headers: { ...request.headers, ...auth }, body: request.body, signal: request.signal });
+      return plainResponse(response, 'plain');
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+import type { AttestationState } from '../attestation/manager.ts';
+import { forwardableResponseHeaders, type UpstreamResponse } from './http.ts';
+
+/** RequestMode says what the proxy did with a request body: sealed it, passed a client-sealed one, or sent plaintext. */
+export type RequestMode = 'encrypted' | 'passthrough' | 'plain';
+
+/** ProviderRequest is one request on its way upstream. */
+export interface ProviderRequest {
+  readonly method: 'GET' | 'POST';
+  /** path is the upstream path, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  /** headers are the caller's end-to-end headers (credentials and hop-by-hop ones already removed). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+  /** passthrough: the body is already EHBP-encrypted by the caller and is sent byte for byte. */
+  readonly passthrough: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** ProviderResponse is the upstream's answer, its body readable as the caller should receive it. */
+export interface ProviderResponse {
+  readonly mode: RequestMode;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: Readable;
+  /** trailers returns the upstream's trailers once `body` has ended. */
+  readonly trailers: () => Readonly<Record<string, string | string[] | undefined>>;
+  /** releaseDigest names the attested release the request went to, when attested. */
+  readonly releaseDigest?: string;
+}
+
+/** Provider is an upstream kind behind one interface: Tinfoil (attested, EHBP), OpenAI-compatible (plain). */
+export interface Provider {
+  readonly kind: 'tinfoil' | 'openai-compatible';
+  readonly attested: boolean;
+  send(request: ProviderRequest): Promise<ProviderResponse>;
+  /** attestation is the current attestation state; `unattested` for providers without attestation. */
+  attestation(): AttestationState | { readonly status: 'unattested' };
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** plainResponse hands an upstream answer to the caller as it is (plaintext or client-sealed), minus hop-by-hop headers. */
+export function plainResponse(response: UpstreamResponse, mode: RequestMode, releaseDigest?: string): ProviderResponse {
+  return {
+    mode,
+    status: response.status,
+    headers: forwardableResponseHeaders(response.headers),
+    body: response.body,
+    trailers: () => response.trailers,
+    ...(releaseDigest !== undefined ? { releaseDigest } : {}),
+  };
+}
