@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, ProxyError, type ErrorCode } from './errors.ts';
+import { ERRORS, ProxyError } from './errors.ts';
 
 describe('error catalogue', () => {
   it('documents every code in docs/proxy-errors.md with its status', () => {
@@ -14,6 +14,6 @@ describe('error catalogue', () => {
     const error = new ProxyError('model_not_found', 'no such model', { param: 'model', headers: { 'x-a': '1' } });
     expect(error.status).toBe(404);
     expect(error.body()).toEqual({ error: { message: 'no such model', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
-    expect(new ProxyError('attestation_failed' as ErrorCode).message).toBe(ERRORS.attestation_failed.summary);
+    expect(new ProxyError('attestation_failed').message).toBe(ERRORS.attestation_failed.summary);
   });
 });
