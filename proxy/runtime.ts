@@ -50,7 +50,7 @@ async function watchSecret(path: string | undefined, what: string, deps: Runtime
 function attestationManager(config: ProxyConfig, metrics: ProxyMetrics, deps: RuntimeDeps): AttestationManager {
   const upstream = config.provider.upstreamUrl;
   const verifier = createAttestationVerifier(
-    { ...config.attestation, ...(upstream ? { expectedDomain: new URL(upstream).hostname } : {}) },
+    { ...config.attestation, ...(upstream ? { expectedDomain: new URL(upstream).host } : {}) },
     deps.fetch ? { fetch: deps.fetch } : {},
   );
   const log = deps.logger.child({ component: 'attestation' });
