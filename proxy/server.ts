@@ -68,6 +68,9 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
       allowedHeaders: ['authorization', 'content-type', ENCAPSULATED_KEY_HEADER, 'x-request-id', 'openai-beta'],
     });
   }
+  app.addHook('onRequest', async (_request, reply) => {
+    if (lifecycle.draining()) void reply.header('connection', 'close');
+  });
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     const known = ROUTES.some((r) => r.path === request.url.split('?')[0]);
@@ -102,7 +105,11 @@ export async function startProxy(runtime: Runtime, logger: Logger): Promise<Runn
         api.server.closeAllConnections();
       }, config.shutdownGraceSeconds * 1000);
       deadline.unref();
-      await api.close(); // stops accepting, waits for in-flight requests and streams
+      // close() stops accepting and waits for in-flight requests and streams; connections that
+      // finish their last response while draining would otherwise idle on keep-alive until it expires.
+      const sweep = setInterval(() => api.server.closeIdleConnections(), 100);
+      await api.close();
+      clearInterval(sweep);
       clearTimeout(deadline);
       await runtime.close();
       await admin.close();

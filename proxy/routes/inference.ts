@@ -170,9 +170,7 @@ async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): P
 /** forwardTrailers relays the trailers an upstream announces (Tinfoil's usage) to a caller of a client-sealed stream. */
 function forwardTrailers(response: ProviderResponse, reply: FastifyReply): void {
   if (response.mode !== 'passthrough') return;
-  const announced = response.headers.trailer;
-  const names = (Array.isArray(announced) ? announced.join(',') : announced ?? '').split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
-  for (const name of names) {
+  for (const name of response.announcedTrailers) {
     reply.trailer(name, (_reply, _payload, done) => {
       const value = response.trailers()[name];
       done(null, Array.isArray(value) ? value.join(', ') : value ?? '');

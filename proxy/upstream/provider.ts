@@ -24,6 +24,8 @@ export interface ProviderResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: Readable;
+  /** announcedTrailers names the trailers the upstream declared (its `Trailer` header), lower-case. */
+  readonly announcedTrailers: readonly string[];
   /** trailers returns the upstream's trailers once `body` has ended. */
   readonly trailers: () => Readonly<Record<string, string | string[] | undefined>>;
   /** releaseDigest names the attested release the request went to, when attested. */
@@ -48,7 +50,15 @@ export function plainResponse(response: UpstreamResponse, mode: RequestMode, rel
     status: response.status,
     headers: forwardableResponseHeaders(response.headers),
     body: response.body,
+    announcedTrailers: announcedTrailers(response),
     trailers: () => response.trailers,
     ...(releaseDigest !== undefined ? { releaseDigest } : {}),
   };
+}
+
+/** announcedTrailers lists the trailer names an upstream response declares in its `Trailer` header. */
+export function announcedTrailers(response: UpstreamResponse): string[] {
+  const value = response.headers.trailer;
+  const list = Array.isArray(value) ? value.join(',') : value ?? '';
+  return list.split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
 }

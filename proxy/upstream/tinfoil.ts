@@ -62,6 +62,7 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
       status: response.status,
       headers: forwardableResponseHeaders(response.headers, ['content-length', RESPONSE_NONCE_HEADER.toLowerCase()]),
       body,
+      announcedTrailers: [],
       trailers: () => response.trailers,
       releaseDigest: result.releaseDigest,
     };
