@@ -24,7 +24,7 @@ describe('what the proxy writes down', () => {
     exporter.reset();
     await client.chat.completions.create({ model: 'llama3-3-70b', messages: [{ role: 'user', content: PROMPT }] });
     const stream = await client.chat.completions.create({ model: 'llama3-3-70b', messages: [{ role: 'user', content: PROMPT }], stream: true });
-    for await (const chunk of stream) void chunk;
+    for await (const chunk of stream) expect(chunk.object).toBe('chat.completion.chunk');
     await client.embeddings.create({ model: 'nomic-embed-text', input: PROMPT });
     await callSimulator(proxy.apiUrl, { path: '/v1/chat/completions', body: JSON.stringify({ model: 'llama3-3-70b', messages: [{ role: 'user', content: PROMPT }] }), headers: { authorization: `Bearer ${CALLER_KEY}` } });
     await expect(client.chat.completions.create({ model: 'llama3-3-70b', messages: [] as never, stream: 'yes' as never, extra: PROMPT } as never)).resolves.toBeDefined();
