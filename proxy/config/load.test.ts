@@ -48,6 +48,11 @@ describe('proxy configuration', () => {
       'attestation.developmentPublicKey is required when attestation.trust is Development',
     ]);
     expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'http://127.0.0.1:1' }, attestation: { trust: 'Development', developmentPublicKey: 'k', bundleUrl: 'http://127.0.0.1:1' } })).toEqual([]);
+    // a bundle proves itself, so a loopback mirror may serve it over http even in Verified mode
+    expect(problemsOf({ ...minimal, attestation: { bundleUrl: 'http://127.0.0.1:8000' } })).toEqual([]);
+    expect(problemsOf({ ...minimal, attestation: { bundleUrl: 'http://mirror.example.com' } })).toEqual([
+      'attestation.bundleUrl must be an https URL (plain http is allowed only with attestation.trust Development)',
+    ]);
   });
 
   it('requires an acknowledgement for an unattested upstream, and pins for Pin', () => {

@@ -79,14 +79,19 @@ function providerProblems(c: ProxyConfig): string[] {
   return problems;
 }
 
+const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
 function urlProblems(c: ProxyConfig): string[] {
   const development = c.attestation.trust === 'Development';
   const urls = [['provider.upstreamUrl', c.provider.upstreamUrl], ['attestation.bundleUrl', c.attestation.bundleUrl]] as const;
   return urls.flatMap(([name, url]) => {
     if (url === undefined) return [];
-    const { protocol } = new URL(url);
+    const { protocol, hostname } = new URL(url);
     if (protocol !== 'http:' && protocol !== 'https:') return [`${name} must be an http(s) URL`];
-    if (protocol === 'http:' && !development) return [`${name} must be an https URL (plain http is allowed only with attestation.trust Development)`];
+    // An attestation bundle proves itself (signatures rooted in AMD and Sigstore), so a loopback
+    // mirror may serve it over plain http; an upstream may not.
+    const loopbackBundle = name === 'attestation.bundleUrl' && isLoopback(hostname);
+    if (protocol === 'http:' && !development && !loopbackBundle) return [`${name} must be an https URL (plain http is allowed only with attestation.trust Development)`];
     return [];
   });
 }
