@@ -1,0 +1,97 @@
+import { generateKeyPairSync } from 'node:crypto';
+
+/** Spec is an InferenceEndpoint spec as a user writes it (defaults omitted). */
+export type Spec = Record<string, unknown>;
+
+/** RefusedCase is a spec the API server must refuse, and what its message must name. */
+export interface RefusedCase {
+  readonly title: string;
+  readonly spec: Spec;
+  /** field is the path the error must start with, e.g. `spec.attestation.pinnedDigests`. */
+  readonly field: string;
+  /** says is a fragment of the message after the field. */
+  readonly says: string;
+}
+
+const DIGEST = 'a'.repeat(64);
+
+/** MINIMAL_TINFOIL is the smallest valid endpoint. */
+export const MINIMAL_TINFOIL: Spec = { provider: 'tinfoil', apiKeySecretRef: { name: 'tinfoil-api-key' } };
+
+/** MINIMAL_TINFOIL_DEFAULTED is MINIMAL_TINFOIL as the API server stores it, every default filled in. */
+export const MINIMAL_TINFOIL_DEFAULTED: Spec = {
+  provider: 'tinfoil',
+  acknowledgeUnattested: false,
+  apiKeySecretRef: { name: 'tinfoil-api-key', key: 'api-key' },
+  attestation: {
+    trust: 'Verified',
+    configRepo: 'tinfoilsh/confidential-model-router',
+    bundleUrl: 'https://atc.tinfoil.sh',
+    policy: 'Follow',
+    recheckInterval: '5m',
+  },
+  replicas: 2,
+  prices: { currency: 'USD' },
+  callers: { auth: 'none' },
+  passthrough: { enabled: true },
+  proxy: { logLevel: 'info' },
+};
+
+/** DEVELOPMENT_PUBLIC_KEY is a fresh Ed25519 public key in PEM, like the enclave simulator's. */
+export const DEVELOPMENT_PUBLIC_KEY = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+const openai = { provider: 'openai-compatible', apiKeySecretRef: { name: 'k' } };
+const tinfoil = (extra: Spec): Spec => ({ ...MINIMAL_TINFOIL, ...extra });
+
+/** ACCEPTED are valid specs beyond the minimal one, each exercising the allowed side of a rule. */
+export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[] = [
+  { title: 'openai-compatible, acknowledged, with a URL', spec: { ...openai, acknowledgeUnattested: true, upstream: { url: 'https://llm.example.com' } } },
+  { title: 'Pin with digests', spec: tinfoil({ attestation: { policy: 'Pin', pinnedDigests: [DIGEST] } }) },
+  {
+    title: 'Development trust with its key and plain-http URLs',
+    spec: tinfoil({
+      upstream: { url: 'http://127.0.0.1:8443' },
+      attestation: { trust: 'Development', developmentPublicKey: DEVELOPMENT_PUBLIC_KEY, bundleUrl: 'http://127.0.0.1:8444', recheckInterval: '1h30m' },
+    }),
+  },
+  { title: 'serviceaccount auth with an audience', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'] } }) },
+  { title: 'static-keys with its Secret', spec: tinfoil({ callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'keys' } } }) },
+  {
+    title: 'prices, limits, proxy resources and pod-template overrides',
+    spec: tinfoil({
+      prices: { currency: 'EUR', models: { 'llama3-3-70b': { input: '0.15', cachedInput: '0.075', output: '0.600001' } }, default: { input: '1', output: '2' } },
+      rateLimits: { requestsPerMinute: 60, burstRequests: 10, tokensPerMinute: 100000 },
+      proxy: {
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: 1 } },
+        podTemplate: { labels: { team: 'ml' }, tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }], affinity: { nodeAffinity: {} } },
+      },
+    }),
+  },
+];
+
+/** REFUSED are the invalid specs, each with the field its refusal must name. */
+export const REFUSED: readonly RefusedCase[] = [
+  { title: 'openai-compatible without acknowledgeUnattested', spec: { ...openai, upstream: { url: 'https://llm.example.com' } }, field: 'spec.acknowledgeUnattested', says: 'must be true when provider is openai-compatible' },
+  { title: 'openai-compatible without upstream.url', spec: { ...openai, acknowledgeUnattested: true }, field: 'spec.upstream.url', says: 'Required value' },
+  { title: 'Pin without digests', spec: tinfoil({ attestation: { policy: 'Pin' } }), field: 'spec.attestation.pinnedDigests', says: 'Required value' },
+  { title: 'digests without Pin', spec: tinfoil({ attestation: { pinnedDigests: [DIGEST] } }), field: 'spec.attestation.pinnedDigests', says: 'policy is Follow' },
+  { title: 'a malformed digest', spec: tinfoil({ attestation: { policy: 'Pin', pinnedDigests: ['sha256:abc'] } }), field: 'spec.attestation.pinnedDigests[0]', says: 'should match' },
+  { title: 'Development without a key', spec: tinfoil({ attestation: { trust: 'Development' } }), field: 'spec.attestation.developmentPublicKey', says: 'Required value' },
+  { title: 'a key without Development', spec: tinfoil({ attestation: { developmentPublicKey: DEVELOPMENT_PUBLIC_KEY } }), field: 'spec.attestation.developmentPublicKey', says: 'Forbidden' },
+  { title: 'a key that is not PEM', spec: tinfoil({ attestation: { trust: 'Development', developmentPublicKey: 'ed25519:abc' } }), field: 'spec.attestation.developmentPublicKey', says: 'should match' },
+  { title: 'an http upstream with Verified trust', spec: tinfoil({ upstream: { url: 'http://inference.example.com' } }), field: 'spec.upstream.url', says: 'must use https unless attestation.trust is Development' },
+  { title: 'an http bundle URL with Verified trust', spec: tinfoil({ attestation: { bundleUrl: 'http://atc.example.com' } }), field: 'spec.attestation.bundleUrl', says: 'must use https' },
+  { title: 'an upstream URL with credentials', spec: tinfoil({ upstream: { url: 'https://user:pw@inference.example.com' } }), field: 'spec.upstream.url', says: 'should match' },
+  { title: 'a recheckInterval of 5s', spec: tinfoil({ attestation: { recheckInterval: '5s' } }), field: 'spec.attestation.recheckInterval', says: 'at least 10s' },
+  { title: 'a recheckInterval of banana', spec: tinfoil({ attestation: { recheckInterval: 'banana' } }), field: 'spec.attestation.recheckInterval', says: 'should match' },
+  { title: 'replicas 99', spec: tinfoil({ replicas: 99 }), field: 'spec.replicas', says: 'less than or equal to 50' },
+  { title: 'a price with 7 decimals', spec: tinfoil({ prices: { models: { m: { input: '0.1234567', output: '1' } } } }), field: 'spec.prices.models.m.input', says: 'should match' },
+  { title: 'a price with a currency sign', spec: tinfoil({ prices: { default: { input: '$1', output: '1' } } }), field: 'spec.prices.default.input', says: 'should match' },
+  { title: 'a lowercase currency', spec: tinfoil({ prices: { currency: 'usd' } }), field: 'spec.prices.currency', says: 'should match' },
+  { title: 'serviceaccount auth without audiences', spec: tinfoil({ callers: { auth: 'serviceaccount' } }), field: 'spec.callers.audiences', says: 'Required value' },
+  { title: 'static-keys without a Secret', spec: tinfoil({ callers: { auth: 'static-keys' } }), field: 'spec.callers.staticKeysSecretRef', says: 'Required value' },
+  { title: 'a burst without its rate', spec: tinfoil({ rateLimits: { burstTokens: 10 } }), field: 'spec.rateLimits.burstTokens', says: 'requires tokensPerMinute' },
+  { title: 'an unknown provider', spec: { ...MINIMAL_TINFOIL, provider: 'azure' }, field: 'spec.provider', says: 'Unsupported value: "azure"' },
+  { title: 'a missing apiKeySecretRef', spec: { provider: 'tinfoil' }, field: 'spec.apiKeySecretRef', says: 'Required value' },
+  { title: 'an operator-owned pod label', spec: tinfoil({ proxy: { podTemplate: { labels: { 'app.kubernetes.io/instance': 'x' } } } }), field: 'spec.proxy.podTemplate.labels', says: "operator's own labels" },
+];
