@@ -1,0 +1,89 @@
+import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { childNames, endpointName } from './names.ts';
+import { PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
+
+/** ProxyImage is the image the proxy runs from and how kubelet gets it. */
+export interface ProxyImage {
+  readonly image: string;
+  readonly pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+}
+
+const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+
+/** VOLUME names of the proxy's mounts (also used by the webhook, which must not clash with app volumes). */
+export const VOLUMES = {
+  config: 'attested-inference-config',
+  providerKey: 'attested-inference-provider-key',
+  callerKeys: 'attested-inference-caller-keys',
+  promptCache: 'attested-inference-prompt-cache',
+} as const;
+
+/**
+ * proxyVolumes are the volumes the proxy needs: its ConfigMap and, mounted only into the proxy
+ * container, the provider key Secret (ARCHITECTURE.md §5), plus the callers' keys and the
+ * prompt-cache secret when the spec uses them.
+ */
+export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {
+  const { spec } = endpoint;
+  const names = childNames(endpointName(endpoint));
+  const volumes: V1Volume[] = [
+    { name: VOLUMES.config, configMap: { name: names.configMap } },
+    { name: VOLUMES.providerKey, secret: { secretName: spec.apiKeySecretRef.name, items: [{ key: spec.apiKeySecretRef.key, path: 'api-key' }] } },
+  ];
+  if (spec.callers.auth === 'static-keys' && spec.callers.staticKeysSecretRef) {
+    volumes.push({ name: VOLUMES.callerKeys, secret: { secretName: spec.callers.staticKeysSecretRef.name } });
+  }
+  const cache = spec.promptCache?.secretRef;
+  if (cache) volumes.push({ name: VOLUMES.promptCache, secret: { secretName: cache.name, items: [{ key: cache.key, path: 'secret' }] } });
+  return volumes;
+}
+
+function proxyMounts(volumes: readonly V1Volume[]): V1VolumeMount[] {
+  const at: Record<string, string> = {
+    [VOLUMES.config]: PROXY_PATHS.configDir,
+    [VOLUMES.providerKey]: PROXY_PATHS.providerKeyDir,
+    [VOLUMES.callerKeys]: PROXY_PATHS.callerKeysDir,
+    [VOLUMES.promptCache]: PROXY_PATHS.promptCacheDir,
+  };
+  return volumes.map((v) => ({ name: v.name, mountPath: at[v.name] ?? `/mnt/${v.name}`, readOnly: true }));
+}
+
+/**
+ * proxyContainer is the proxy container of a gateway pod or a sidecar: non-root, read-only root
+ * filesystem, no capabilities; probes on the admin port. preStop sleeps a few seconds so Service
+ * endpoints drop the pod before it stops accepting (the proxy then drains in-flight streams).
+ */
+export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, volumes: readonly V1Volume[]): V1Container {
+  const probe = (path: string, periodSeconds: number, failureThreshold: number): V1Container['readinessProbe'] => ({
+    httpGet: { path, port: 'admin' },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 2,
+  });
+  return {
+    name: 'proxy',
+    image: endpoint.spec.proxy.image ?? image.image,
+    imagePullPolicy: image.pullPolicy,
+    args: ['--config', PROXY_PATHS.configFile],
+    ports: [
+      { name: 'http', containerPort: PROXY_PORTS.api, protocol: 'TCP' },
+      { name: 'admin', containerPort: PROXY_PORTS.admin, protocol: 'TCP' },
+    ],
+    startupProbe: probe('/healthz', 1, 30),
+    readinessProbe: probe('/readyz', 5, 2),
+    livenessProbe: probe('/healthz', 10, 3),
+    lifecycle: { preStop: { sleep: { seconds: 5 } } },
+    resources: (endpoint.spec.proxy.resources as V1Container['resources'] | undefined) ?? DEFAULT_RESOURCES,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: proxyMounts(volumes),
+  };
+}

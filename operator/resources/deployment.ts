@@ -1,0 +1,72 @@
+import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { proxyContainer, proxyVolumes, type ProxyImage } from './container.ts';
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_RELEASE_DIGEST, childMeta, childNames, commonLabels, endpointName, selectorLabels } from './names.ts';
+import { PROXY_PORTS } from './proxy-config.ts';
+
+/** DeploymentInputs are what the Deployment depends on besides the spec. */
+export interface DeploymentInputs {
+  readonly image: ProxyImage;
+  /** configHash is the hash of the rendered proxy configuration: a change rolls the pods. */
+  readonly configHash: string;
+  /** releaseDigest is the attested release the pods were started for (Follow policy): a change rolls them. */
+  readonly releaseDigest?: string;
+}
+
+/** TERMINATION_GRACE_SECONDS covers the preStop sleep plus the proxy's own drain (25 s). */
+const TERMINATION_GRACE_SECONDS = 40;
+
+function podSpec(endpoint: InferenceEndpoint, image: ProxyImage): V1PodSpec {
+  const overrides = endpoint.spec.proxy.podTemplate ?? {};
+  const volumes = proxyVolumes(endpoint);
+  return {
+    serviceAccountName: childNames(endpointName(endpoint)).serviceAccount,
+    // Only ServiceAccount caller auth needs the API server (TokenReview).
+    automountServiceAccountToken: endpoint.spec.callers.auth === 'serviceaccount',
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [proxyContainer(endpoint, image, volumes)],
+    volumes,
+    ...(overrides.nodeSelector ? { nodeSelector: { ...overrides.nodeSelector } } : {}),
+    ...(overrides.tolerations ? { tolerations: overrides.tolerations.map((t) => ({ ...t })) } : {}),
+    ...(overrides.affinity ? { affinity: overrides.affinity } : {}),
+    ...(overrides.priorityClassName ? { priorityClassName: overrides.priorityClassName } : {}),
+    ...(overrides.topologySpreadConstraints ? { topologySpreadConstraints: [...overrides.topologySpreadConstraints] } : {}),
+  };
+}
+
+/**
+ * deploymentFor builds the proxy Deployment. Rolling updates never take a pod away before its
+ * replacement is ready (maxUnavailable 0, one surge pod), so a release change rolls the pods
+ * without failing a request; the PodDisruptionBudget only guards against evictions.
+ */
+export function deploymentFor(endpoint: InferenceEndpoint, inputs: DeploymentInputs): V1Deployment {
+  const overrides = endpoint.spec.proxy.podTemplate ?? {};
+  const names = childNames(endpointName(endpoint));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(endpoint, names.deployment),
+    spec: {
+      replicas: endpoint.spec.replicas,
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: selectorLabels(endpoint) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: { ...overrides.labels, ...commonLabels(endpoint) },
+          annotations: {
+            ...overrides.annotations,
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(PROXY_PORTS.admin),
+            'prometheus.io/path': '/metrics',
+            [ANNOTATION_CONFIG_HASH]: inputs.configHash,
+            ...(inputs.releaseDigest ? { [ANNOTATION_RELEASE_DIGEST]: inputs.releaseDigest } : {}),
+          },
+        },
+        spec: podSpec(endpoint, inputs.image),
+      },
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import type { ProxyImage } from './container.ts';
+import { deploymentFor } from './deployment.ts';
+import { contentHash } from './hash.ts';
+import { configMapFor, serviceAccountFor, tokenReviewBindingFor } from './identity.ts';
+import { networkPolicyFor, podDisruptionBudgetFor, serviceFor } from './networking.ts';
+import { proxyConfigYaml } from './proxy-config.ts';
+
+/** DesiredOptions are the operator-level inputs to an endpoint's children, passed in explicitly. */
+export interface DesiredOptions {
+  readonly image: ProxyImage;
+  /** tokenReviewClusterRole is the chart's ClusterRole allowing `create tokenreviews`. */
+  readonly tokenReviewClusterRole: string;
+  /** apiServerPorts are the API server's ports, opened for egress when callers are checked with TokenReview. */
+  readonly apiServerPorts: readonly number[];
+  /** releaseDigest is the attested release to stamp on the pod template (Follow policy), when known. */
+  readonly releaseDigest?: string;
+}
+
+/** DesiredChildren is every object an endpoint should own, in apply order. */
+export interface DesiredChildren {
+  readonly objects: readonly KubernetesObject[];
+  readonly configHash: string;
+}
+
+/**
+ * desiredChildren computes an endpoint's children from its spec and the explicit options: pure,
+ * so the reconciler's only I/O is reading what exists and applying what differs.
+ */
+export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOptions): DesiredChildren {
+  const configYaml = proxyConfigYaml(endpoint, { listenHost: '0.0.0.0' });
+  const configHash = contentHash(configYaml);
+  const serviceAccountAuth = endpoint.spec.callers.auth === 'serviceaccount';
+  const objects: KubernetesObject[] = [
+    serviceAccountFor(endpoint),
+    ...(serviceAccountAuth ? [tokenReviewBindingFor(endpoint, options.tokenReviewClusterRole)] : []),
+    configMapFor(endpoint, configYaml),
+    deploymentFor(endpoint, { image: options.image, configHash, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}) }),
+    serviceFor(endpoint),
+    podDisruptionBudgetFor(endpoint),
+    networkPolicyFor(endpoint, { apiServerPorts: serviceAccountAuth ? options.apiServerPorts : [] }),
+  ];
+  return { objects, configHash };
+}

@@ -1,0 +1,84 @@
+import type { V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import { upstreamUrl } from '../api/v1alpha1/values.ts';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { childMeta, childNames, endpointName, endpointNamespace, selectorLabels } from './names.ts';
+import { PROXY_PORTS } from './proxy-config.ts';
+
+/** SERVICE_PORT is where callers reach the endpoint: http://<endpoint>.<namespace>.svc. */
+export const SERVICE_PORT = 80;
+
+/** serviceFor exposes the proxy inside the cluster; the metrics port is named for ServiceMonitors. */
+export function serviceFor(endpoint: InferenceEndpoint): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).service),
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(endpoint),
+      ports: [
+        { name: 'http', port: SERVICE_PORT, targetPort: 'http', protocol: 'TCP' },
+        { name: 'metrics', port: PROXY_PORTS.admin, targetPort: 'admin', protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+/** endpointUrl is the in-cluster URL of an endpoint, as status.url reports it. */
+export function endpointUrl(endpoint: InferenceEndpoint): string {
+  return `http://${endpointName(endpoint)}.${endpointNamespace(endpoint)}.svc`;
+}
+
+/**
+ * podDisruptionBudgetFor keeps at least one proxy pod through voluntary evictions when there are
+ * several; with one replica it allows the eviction (a budget of one would block node drains).
+ */
+export function podDisruptionBudgetFor(endpoint: InferenceEndpoint): V1PodDisruptionBudget {
+  const budget = endpoint.spec.replicas >= 2 ? { minAvailable: 1 } : { maxUnavailable: 1 };
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).podDisruptionBudget),
+    spec: { selector: { matchLabels: selectorLabels(endpoint) }, ...budget },
+  };
+}
+
+function portOf(url: string | undefined): number | undefined {
+  if (url === undefined) return undefined;
+  const parsed = new URL(url);
+  return parsed.port !== '' ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+}
+
+/**
+ * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
+ * used from its namespace, ARCHITECTURE.md §4); the metrics port is open to scrapers anywhere.
+ * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
+ * Egress is limited to DNS, the upstream's and the attestation service's ports, and the API server
+ * (TokenReview); destinations outside the cluster cannot be named by address.
+ */
+export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServerPorts: readonly number[] }): V1NetworkPolicy {
+  const tcp = [portOf(upstreamUrl(endpoint.spec)), portOf(endpoint.spec.attestation.bundleUrl), ...options.apiServerPorts]
+    .filter((p): p is number => p !== undefined)
+    .filter((p, i, all) => all.indexOf(p) === i)
+    .sort((a, b) => a - b);
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).networkPolicy),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(endpoint) },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        {
+          _from: [{ podSelector: {} }],
+          ports: [{ protocol: 'TCP', port: PROXY_PORTS.api }],
+        },
+        { _from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: PROXY_PORTS.admin }] },
+      ],
+      egress: [
+        { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+        { ports: tcp.map((port) => ({ protocol: 'TCP', port })) },
+      ],
+    },
+  };
+}

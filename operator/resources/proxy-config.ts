@@ -1,0 +1,86 @@
+import { stringify } from 'yaml';
+import { CONFIG_API_VERSION } from '../../proxy/config/schema.ts';
+import { durationSeconds, priceMicros, upstreamUrl } from '../api/v1alpha1/values.ts';
+import type { InferenceEndpoint, ModelPrice } from '../api/v1alpha1/types.ts';
+import { endpointName, endpointNamespace } from './names.ts';
+
+/** Where the proxy container finds its files; the Deployment and the sidecar mount them there. */
+export const PROXY_PATHS = {
+  configDir: '/etc/attested-inference',
+  configFile: '/etc/attested-inference/proxy.yaml',
+  providerKeyDir: '/var/run/secrets/inference/provider',
+  providerKeyFile: '/var/run/secrets/inference/provider/api-key',
+  callerKeysDir: '/var/run/secrets/inference/callers',
+  promptCacheDir: '/var/run/secrets/inference/prompt-cache',
+  promptCacheFile: '/var/run/secrets/inference/prompt-cache/secret',
+} as const;
+
+/** The proxy's ports, shared by the Deployment, the Service, probes and the NetworkPolicy. */
+export const PROXY_PORTS = { api: 8080, admin: 9090 } as const;
+export const CONFIG_FILE_KEY = 'proxy.yaml';
+
+/** ProxyConfigOptions are the operator-level settings that shape a rendered configuration. */
+export interface ProxyConfigOptions {
+  /** listenHost is where the API listener binds: all interfaces for a gateway, 127.0.0.1 for a sidecar. */
+  readonly listenHost: string;
+}
+
+function micros(price: ModelPrice): { inputPerMillion: number; cachedInputPerMillion?: number; outputPerMillion: number } {
+  return {
+    inputPerMillion: priceMicros(price.input),
+    ...(price.cachedInput !== undefined ? { cachedInputPerMillion: priceMicros(price.cachedInput) } : {}),
+    outputPerMillion: priceMicros(price.output),
+  };
+}
+
+/**
+ * proxyConfigFor renders the proxy's configuration (proxy/config/schema.ts) for an endpoint. Every
+ * value comes from the validated spec or from `options`; the proxy's loader validates the result
+ * again at start, and a test loads every rendering through it.
+ */
+export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfigOptions): Record<string, unknown> {
+  const { spec } = endpoint;
+  const a = spec.attestation;
+  const prices = spec.prices;
+  return {
+    apiVersion: CONFIG_API_VERSION,
+    endpoint: { name: endpointName(endpoint), namespace: endpointNamespace(endpoint) },
+    listen: { host: options.listenHost, port: PROXY_PORTS.api },
+    admin: { host: '0.0.0.0', port: PROXY_PORTS.admin },
+    provider: {
+      type: spec.provider,
+      upstreamUrl: upstreamUrl(spec),
+      apiKeyFile: PROXY_PATHS.providerKeyFile,
+      acknowledgeUnattested: spec.acknowledgeUnattested,
+    },
+    attestation: {
+      trust: a.trust,
+      configRepo: a.configRepo,
+      bundleUrl: a.bundleUrl,
+      ...(a.developmentPublicKey !== undefined ? { developmentPublicKey: a.developmentPublicKey } : {}),
+      policy: a.policy,
+      pinnedDigests: [...(a.pinnedDigests ?? [])],
+      recheckIntervalSeconds: durationSeconds(a.recheckInterval),
+    },
+    passthrough: { enabled: spec.passthrough.enabled },
+    models: { allowed: [...(spec.models?.allowed ?? [])] },
+    prices: {
+      currency: prices.currency,
+      models: Object.fromEntries(Object.entries(prices.models ?? {}).map(([model, price]) => [model, micros(price)])),
+      ...(prices.default ? { default: micros(prices.default) } : {}),
+    },
+    auth: {
+      mode: spec.callers.auth,
+      audiences: [...(spec.callers.audiences ?? [])],
+      ...(spec.callers.auth === 'static-keys' ? { staticKeysFile: PROXY_PATHS.callerKeysDir } : {}),
+    },
+    limits: { ...spec.rateLimits },
+    promptCache: spec.promptCache?.secretRef ? { userCacheSecretFile: PROXY_PATHS.promptCacheFile } : {},
+    logLevel: spec.proxy.logLevel,
+  };
+}
+
+/** proxyConfigYaml is the rendered configuration as the ConfigMap carries it. */
+export function proxyConfigYaml(endpoint: InferenceEndpoint, options: ProxyConfigOptions): string {
+  return stringify(proxyConfigFor(endpoint, options));
+}
