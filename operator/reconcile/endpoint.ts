@@ -1,0 +1,134 @@
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { REASONS } from '../api/v1alpha1/conditions.ts';
+import type { Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
+import type { UpstreamObservation } from '../attestation/observation.ts';
+import type { AttestationWatcher } from '../attestation/watcher.ts';
+import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
+import { canonicalJson } from '../resources/hash.ts';
+import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
+import { endpointUrl } from '../resources/networking.ts';
+import { AppliedRecords } from './apply.ts';
+import type { ClusterPort } from './port.ts';
+import { secretProblems } from './secrets.ts';
+import { computeStatus, rolloutSettled, type Problem } from './status.ts';
+
+/** EndpointReconcilerDeps are the reconciler's collaborators and the operator-level options. */
+export interface EndpointReconcilerDeps {
+  readonly port: ClusterPort;
+  readonly watcher: AttestationWatcher;
+  readonly options: Omit<DesiredOptions, 'releaseDigest'>;
+  readonly now: () => Date;
+  /** firstVerificationTimeoutMs bounds how long a new endpoint waits for its upstream's first verification. */
+  readonly firstVerificationTimeoutMs?: number;
+  readonly onRollout?: (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void;
+}
+
+/** ReconcileOutcome tells the controller whether to look again later. */
+export interface ReconcileOutcome {
+  readonly requeueAfterMs?: number;
+}
+
+/**
+ * releaseToStamp decides which attested release the pod template carries. With Follow, a newly
+ * verified release replaces the stamped one, which rolls the pods (a RolloutRecord says why). A
+ * failed or pending verification, an unpinned release under Pin, or an unattested upstream keeps
+ * what is stamped: pods are never rolled towards something that did not verify.
+ */
+export function releaseToStamp(endpoint: InferenceEndpoint, observation: UpstreamObservation, stamped: string | undefined, now: Date): { digest?: string; rollout?: RolloutRecord } {
+  if (observation.status !== 'verified') return stamped ? { digest: stamped } : {};
+  const digest = observation.result.releaseDigest;
+  const a = endpoint.spec.attestation;
+  if (a.policy === 'Pin' && !(a.pinnedDigests ?? []).includes(digest)) return stamped ? { digest: stamped } : {};
+  if (stamped === undefined || stamped === digest) return { digest };
+  return { digest, rollout: { at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'ReleaseChanged', fromDigest: stamped, toDigest: digest } };
+}
+
+function transitions(before: readonly Condition[] | undefined, after: readonly Condition[]): Condition[] {
+  return after.filter((c) => {
+    const previous = before?.find((p) => p.type === c.type);
+    return previous?.reason !== c.reason && !(previous === undefined && REASONS[c.reason as keyof typeof REASONS].status !== 'True' && c.type === 'Degraded');
+  });
+}
+
+/** EndpointReconciler turns an InferenceEndpoint into its children and its status. */
+export class EndpointReconciler {
+  readonly #deps: EndpointReconcilerDeps;
+  readonly #applied = new AppliedRecords();
+
+  constructor(deps: EndpointReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  /** reconcile handles one `namespace/name` key: gather, compute, compare, write. */
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const [namespace = '', name = ''] = key.split('/');
+    const endpoint = await this.#deps.port.getEndpoint(namespace, name);
+    if (endpoint === undefined || endpoint.metadata.deletionTimestamp !== undefined) {
+      // Owner references let the garbage collector remove the children.
+      this.#deps.watcher.forget(key);
+      this.#applied.forgetPrefix(namespace, Object.values(childNames(name)));
+      return {};
+    }
+    const { observation, deployment } = await this.#gather(key, endpoint);
+    const now = this.#deps.now();
+    const { digest, rollout } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
+    const desired = desiredChildren(endpoint, { ...this.#deps.options, ...(digest ? { releaseDigest: digest } : {}) });
+    const problems: Problem[] = [];
+    const current = (await this.#applyAll(desired.objects, deployment, problems)) ?? deployment;
+    if (rollout) this.#recordRollout(endpoint, rollout);
+    problems.push(...(await this.#mountProblems(endpoint, current)));
+    const status = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
+    await this.#writeStatus(endpoint, status);
+    const failed = problems.filter((p) => p.reason === 'ReconcileError');
+    if (failed.length > 0) throw new Error(failed.map((p) => p.message).join('; '));
+    return rolloutSettled(current, endpoint.spec.replicas) ? {} : { requeueAfterMs: 5000 };
+  }
+
+  async #gather(key: string, endpoint: InferenceEndpoint): Promise<{ observation: UpstreamObservation; deployment: V1Deployment | undefined }> {
+    const observation = await this.#deps.watcher.firstObservation(key, endpoint, this.#deps.firstVerificationTimeoutMs ?? 10_000);
+    const deployment = await this.#deps.port.getDeployment(endpoint.metadata.namespace ?? '', childNames(endpoint.metadata.name ?? '').deployment);
+    return { observation, deployment };
+  }
+
+  /** #mountProblems asks kubelet's Events why pods are not ready, only when they are not. */
+  async #mountProblems(endpoint: InferenceEndpoint, deployment: V1Deployment | undefined): Promise<Problem[]> {
+    if ((deployment?.status?.readyReplicas ?? 0) >= endpoint.spec.replicas) return [];
+    const prefix = `${childNames(endpoint.metadata.name ?? '').deployment}-`;
+    return secretProblems(endpoint, await this.#deps.port.mountFailures(endpoint.metadata.namespace ?? '', prefix));
+  }
+
+  #recordRollout(endpoint: InferenceEndpoint, rollout: RolloutRecord): void {
+    this.#deps.port.event(endpoint, 'Normal', 'ReleaseChanged', `Upstream release changed from ${rollout.fromDigest ?? '?'} to ${rollout.toDigest ?? '?'}; rolling the proxy pods.`);
+    this.#deps.onRollout?.(endpoint, rollout);
+  }
+
+  /** #writeStatus writes the status only when it changed, with an Event for each condition whose reason changed. */
+  async #writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void> {
+    if (canonicalJson(status) === canonicalJson(endpoint.status ?? {})) return;
+    await this.#deps.port.writeStatus(endpoint, status);
+    for (const c of transitions(endpoint.status?.conditions, status.conditions ?? [])) {
+      const warning = (c.type === 'Degraded' && c.status === 'True') || (c.type === 'Attested' && c.status === 'False' && c.reason !== 'Unattested');
+      this.#deps.port.event(endpoint, warning ? 'Warning' : 'Normal', c.reason, c.message);
+    }
+  }
+
+  /** #applyAll applies the children in order; it returns the Deployment as stored when it was written. */
+  async #applyAll(objects: readonly KubernetesObject[], deployment: V1Deployment | undefined, problems: Problem[]): Promise<V1Deployment | undefined> {
+    let written: V1Deployment | undefined;
+    for (const object of objects) {
+      const isDeployment = object.kind === 'Deployment';
+      const { namespace = '', name = '' } = object.metadata ?? {};
+      try {
+        const wrote = await this.#applied.applyIfChanged(this.#deps.port, object, isDeployment ? deployment?.metadata?.resourceVersion : undefined);
+        if (isDeployment && wrote) written = await this.#deps.port.getDeployment(namespace, name);
+      } catch (error) {
+        problems.push({ reason: 'ReconcileError', message: `applying ${String(object.kind)} ${name} failed: ${(error as Error).message}` });
+      }
+    }
+    return written;
+  }
+}
+
+function stampedRelease(deployment: V1Deployment | undefined): string | undefined {
+  return deployment?.spec?.template.metadata?.annotations?.[ANNOTATION_RELEASE_DIGEST];
+}
