@@ -5,13 +5,15 @@
 #   hack/k8s-binaries.sh            build what is missing, print the bin folder on stdout
 #
 # Sources, in order: $KUBEBUILDER_ASSETS for what it has (etcd, kube-apiserver, kubectl), then the
-# cache, then a build from the Go module proxy with the machine's Go. etcd comes from Debian's
-# etcd-server package when KUBEBUILDER_ASSETS has none. Progress goes to stderr.
+# cache, then a build from the Go module proxy with the machine's Go. etcd is built from its Go
+# modules too: Debian's etcd 3.4 lacks the watch progress notifications kube-apiserver 1.37 needs
+# for streaming lists, and clients' watches then keep failing. Progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 CACHE_ROOT="${AIO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/attested-inference-operator}"
 BIN="$CACHE_ROOT/kubernetes-$K8S_VERSION/bin"
 mkdir -p "$BIN"
@@ -74,10 +76,21 @@ link_asset() { # name: take it from KUBEBUILDER_ASSETS when that folder has it
 
 for c in etcd kube-apiserver kubectl; do link_asset "$c"; done
 
-if ! have etcd; then
-  if [ -x /usr/bin/etcd ]; then ln -sf /usr/bin/etcd "$BIN/etcd"
-  else log "etcd missing: install Debian's etcd-server (apt-get install etcd-server)"; exit 1; fi
-fi
+# etcd's server module replaces its sibling modules with relative paths, so it is built from a
+# small wrapper module that requires it (go install refuses modules with replace directives).
+build_etcd() {
+  have etcd && return 0
+  local mod="$CACHE_ROOT/etcd-$ETCD_VERSION/module"
+  mkdir -p "$mod"
+  printf 'module local/etcd-binary\n\ngo %s\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$(go env GOVERSION | sed 's/^go//; s/\.[0-9]*$//')" "$ETCD_VERSION" > "$mod/go.mod"
+  printf 'package main\n' > "$mod/doc.go"
+  log "building etcd $ETCD_VERSION from Go modules"
+  local start=$SECONDS
+  (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
+  log "built etcd in $(elapsed $start)"
+}
+
+build_etcd
 
 build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
