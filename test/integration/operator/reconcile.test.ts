@@ -124,7 +124,10 @@ describe('the endpoint reconciler against the real API server', () => {
     }, { timeoutMs: 30_000 });
     // What kubelet reports for a Secret volume whose Secret is missing (simulated nodes run no kubelet).
     const pod = await core.readNamespacedPodStatus({ namespace: ns.name, name: podName });
-    pod.status = { ...pod.status, phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [] };
+    pod.status ??= {};
+    pod.status.phase = 'Pending';
+    pod.status.conditions = [{ type: 'Ready', status: 'False' }];
+    pod.status.containerStatuses = [];
     await core.replaceNamespacedPodStatus({ namespace: ns.name, name: podName, body: pod });
     await core.createNamespacedEvent({
       namespace: ns.name,
