@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { endpoint } from '../../test/fixtures/endpoints.ts';
+import { AttestationFailure, type AttestationResult } from '../../proxy/attestation/types.ts';
+import type { AttestationVerifierConfig } from '../../proxy/attestation/verifier.ts';
+import type { UpstreamObservation } from './observation.ts';
+import { AttestationWatcher } from './watcher.ts';
+
+const result = (digest: string): AttestationResult => ({ trust: 'Development', domain: 'sim', releaseDigest: digest, measurementFingerprint: 'm', hpkePublicKey: 'k', tlsPublicKeyFingerprint: undefined, verifiedAt: new Date(0) });
+const spec = (bundleUrl: string, recheckInterval = '1m'): Record<string, unknown> => ({
+  provider: 'tinfoil',
+  upstream: { url: 'http://sim.local' },
+  apiKeySecretRef: { name: 'k' },
+  attestation: { trust: 'Development', developmentPublicKey: 'pem', bundleUrl, recheckInterval },
+});
+
+function harness(outcomes: (AttestationResult | AttestationFailure)[]): {
+  watcher: AttestationWatcher;
+  created: AttestationVerifierConfig[];
+  calls: () => number;
+  updates: { keys: readonly string[]; observation: UpstreamObservation }[];
+  timers: { fn: () => void; ms: number }[];
+} {
+  const created: AttestationVerifierConfig[] = [];
+  const updates: { keys: readonly string[]; observation: UpstreamObservation }[] = [];
+  const timers: { fn: () => void; ms: number }[] = [];
+  let calls = 0;
+  const watcher = new AttestationWatcher({
+    allowDevelopmentTrust: true,
+    onUpdate: (keys, observation) => updates.push({ keys, observation }),
+    setTimer: (fn, ms) => (timers.push({ fn, ms }), { cancel: () => undefined }),
+    createVerifier: (config) => {
+      created.push(config);
+      return {
+        verify: () => {
+          calls += 1;
+          const next = outcomes.length > 1 ? outcomes.shift()! : outcomes[0]!;
+          return next instanceof AttestationFailure ? Promise.reject(next) : Promise.resolve(next);
+        },
+      };
+    },
+  });
+  return { watcher, created, calls: () => calls, updates, timers };
+}
+
+describe('attestation watcher', () => {
+  it('verifies each distinct upstream once for every endpoint that uses it, at the shortest interval', async () => {
+    const h = harness([result('a')]);
+    const first = await h.watcher.firstObservation('ns/a', endpoint('a', spec('http://one', '5m')), 1000);
+    const second = await h.watcher.firstObservation('ns/b', endpoint('b', spec('http://one', '1m')), 1000);
+    await h.watcher.firstObservation('ns/c', endpoint('c', spec('http://two')), 1000);
+    expect(first).toMatchObject({ status: 'verified' });
+    expect(second).toMatchObject({ status: 'verified' });
+    expect(h.created.map((c) => c.bundleUrl)).toEqual(['http://one', 'http://two']);
+    expect(h.calls()).toBe(2);
+    expect(h.watcher.upstreamCount()).toBe(2);
+    expect(h.timers[0]?.ms).toBe(300_000);
+    h.timers[0]!.fn();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(h.timers.at(-1)?.ms).toBe(60_000);
+  });
+
+  it('tells every endpoint of an upstream when its release changes or it fails, and not otherwise', async () => {
+    const h = harness([result('a'), result('a'), result('b'), new AttestationFailure('verifyCode', 'bad')]);
+    await h.watcher.firstObservation('ns/a', endpoint('a', spec('http://one')), 1000);
+    h.watcher.observe('ns/b', endpoint('b', spec('http://one')));
+    const recheck = async (): Promise<void> => {
+      h.timers.at(-1)!.fn();
+      await new Promise((r) => setTimeout(r, 0));
+    };
+    await recheck();
+    await recheck();
+    await recheck();
+    expect(h.updates.map((u) => [u.observation.status, [...u.keys].sort().join(',')])).toEqual([
+      ['verified', 'ns/a'],
+      ['verified', 'ns/a,ns/b'],
+      ['failed', 'ns/a,ns/b'],
+    ]);
+    const failed = h.updates.at(-1)!.observation;
+    expect(failed.status === 'failed' && failed.previous?.releaseDigest).toBe('b');
+  });
+
+  it('never fetches for unattested upstreams, and refuses development trust unless allowed', () => {
+    const h = harness([result('a')]);
+    expect(h.watcher.observe('ns/x', endpoint('x', { provider: 'openai-compatible', acknowledgeUnattested: true, upstream: { url: 'https://x' }, apiKeySecretRef: { name: 'k' } }))).toEqual({ status: 'unattested' });
+    const strict = new AttestationWatcher({ allowDevelopmentTrust: false, onUpdate: () => undefined, createVerifier: () => ({ verify: () => Promise.reject(new Error('must not verify')) }) });
+    expect(strict.observe('ns/d', endpoint('d', spec('http://one'))).status).toBe('disallowed');
+    expect(h.calls()).toBe(0);
+  });
+
+  it('stops verifying an upstream nobody uses', async () => {
+    const h = harness([result('a')]);
+    await h.watcher.firstObservation('ns/a', endpoint('a', spec('http://one')), 1000);
+    h.watcher.forget('ns/a');
+    expect(h.watcher.upstreamCount()).toBe(0);
+  });
+});
