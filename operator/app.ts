@@ -1,0 +1,130 @@
+import { CoordinationV1Api, EventsV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { API_VERSION, KIND, PLURAL, type InferenceEndpoint } from './api/v1alpha1/types.ts';
+import { AttestationWatcher } from './attestation/watcher.ts';
+import type { OperatorOptions } from './config.ts';
+import { Controller, related } from './controller/controller.ts';
+import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
+import { ResourceInformer } from './controller/informer.ts';
+import { ownerMapper } from './controller/keys.ts';
+import { LeaderElector } from './controller/leader-election.ts';
+import { kubernetesLeaseStore } from './controller/lease-store.ts';
+import { Manager } from './controller/manager.ts';
+import { createControllerMetrics } from './controller/metrics.ts';
+import { startProbeServer, type ProbeServer } from './controller/probes.ts';
+import { kubernetesPort } from './reconcile/cluster.ts';
+import { EndpointReconciler } from './reconcile/endpoint.ts';
+import type { ClusterPort } from './reconcile/port.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
+
+/** RunningOperator is a started operator: its probe server and how to stop it. */
+export interface RunningOperator {
+  readonly probes: ProbeServer;
+  readonly manager: Manager;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+function operatorMetrics(registry: Registry): { rollouts: Counter<'reason'>; verifications: Counter<'result'>; upstreams: Gauge } {
+  return {
+    rollouts: new Counter({ name: 'attested_inference_operator_rollouts_total', help: 'Proxy rollouts started because the attested release changed.', labelNames: ['reason'], registers: [registry] }),
+    verifications: new Counter({ name: 'attested_inference_operator_attestation_verifications_total', help: "The operator's own verifications of upstreams, by result.", labelNames: ['result'], registers: [registry] }),
+    upstreams: new Gauge({ name: 'attested_inference_operator_upstreams', help: 'Distinct upstreams the operator verifies.', registers: [registry] }),
+  };
+}
+
+/** cachedPort reads endpoints and Deployments from the informers' caches instead of the API server. */
+function cachedPort(port: ClusterPort, endpoints: ResourceInformer<InferenceEndpoint>, deployments: ResourceInformer<KubernetesObject>): ClusterPort {
+  return {
+    ...port,
+    getEndpoint: (namespace, name) => Promise.resolve(endpoints.get(namespace, name)),
+    getDeployment: (namespace, name) => Promise.resolve(deployments.get(namespace, name) ?? undefined),
+  };
+}
+
+interface Parts {
+  readonly endpoints: ResourceInformer<InferenceEndpoint>;
+  readonly deployments: ResourceInformer<KubernetesObject>;
+}
+
+function informers(kc: KubeConfig, logger: Logger, namespaces: readonly string[]): Parts {
+  return {
+    endpoints: new ResourceInformer<InferenceEndpoint>({ kc, logger }, { namespaces, resource: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL, namespaced: true } }),
+    deployments: new ResourceInformer<KubernetesObject>({ kc, logger }, {
+      namespaces,
+      resource: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    }),
+  };
+}
+
+function loadKubeConfig(options: OperatorOptions): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/**
+ * startOperator wires the operator: informers on InferenceEndpoints and on the Deployments it
+ * manages, one controller, the attestation watcher that requeues endpoints when their upstream
+ * changes, leader election, Events, metrics and probes.
+ */
+export async function startOperator(options: OperatorOptions, logger: Logger): Promise<RunningOperator> {
+  const kc = loadKubeConfig(options);
+  const registry = new Registry();
+  const metrics = createControllerMetrics(registry);
+  const own = operatorMetrics(registry);
+  const recorder = new EventRecorder({ sink: kubernetesEventSink(kc.makeApiClient(EventsV1Api)), logger }, { reportingController: 'attested-inference-operator', reportingInstance: options.identity });
+  const { endpoints, deployments } = informers(kc, logger, options.namespaces);
+  const requeue: { to?: (key: string) => void } = {};
+  const watcher = new AttestationWatcher({
+    allowDevelopmentTrust: options.allowDevelopmentTrust,
+    onUpdate: (keys) => keys.forEach((key) => requeue.to?.(key)),
+    onVerification: (upstream, observation) => {
+      own.verifications.inc({ result: observation.status === 'verified' ? 'success' : 'failure' });
+      if (observation.status === 'failed') logger.warn({ upstream, step: observation.step, reason: observation.message }, 'upstream attestation failed');
+    },
+  });
+  const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), endpoints, deployments);
+  const reconciler = new EndpointReconciler({
+    port,
+    watcher,
+    now: () => new Date(),
+    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts },
+    onRollout: (_endpoint, rollout) => own.rollouts.inc({ reason: rollout.reason }),
+  });
+  const controller = new Controller<InferenceEndpoint>({ logger, metrics }, {
+    name: 'inferenceendpoint',
+    primary: endpoints,
+    watches: [related(deployments, ownerMapper({ apiVersion: API_VERSION, kind: KIND }))],
+    workers: options.workers,
+    // Status writes bump resourceVersion but not generation: they need no reconcile of their own.
+    updateFilter: (object, previous) => object.metadata.generation !== previous?.metadata.generation || object.metadata.deletionTimestamp !== undefined,
+    reconcile: async (key) => {
+      const outcome = await reconciler.reconcile(key);
+      own.upstreams.set(watcher.upstreamCount());
+      return outcome;
+    },
+  });
+  requeue.to = (key) => controller.enqueue(key);
+  const elector = options.leaderElection
+    ? new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity })
+    : undefined;
+  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [endpoints, deployments], controllers: [controller as unknown as Controller] });
+  const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });
+  await manager.start();
+  logger.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', leaderElection: options.leaderElection, probes: probes.url }, 'operator started');
+  return {
+    probes,
+    manager,
+    registry,
+    async stop(): Promise<void> {
+      await manager.stop();
+      watcher.stop();
+      await recorder.flush();
+      await probes.close();
+    },
+  };
+}
