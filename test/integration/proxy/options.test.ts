@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CONFIG_API_VERSION } from '../../../proxy/config/schema.ts';
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { metricValue, simulatorConfig, startTestProxy, type TestProxy } from '../../harness/test-proxy.ts';
@@ -17,7 +17,9 @@ describe('endpoint options', () => {
 
   it('scopes the prompt cache with the configured secret unless the caller set one', async () => {
     simulator = await startEnclaveSimulator();
-    const secretFile = join(await mkdtemp(join(tmpdir(), 'aio-cache-')), 'secret');
+    const secretDir = await mkdtemp(join(tmpdir(), 'aio-cache-'));
+    onTestFinished(() => rm(secretDir, { recursive: true, force: true }));
+    const secretFile = join(secretDir, 'secret');
     await writeFile(secretFile, 'tenant-cache-secret\n');
     proxy = await startTestProxy(simulatorConfig(simulator, { promptCache: { userCacheSecretFile: secretFile } }));
     const client = new OpenAI({ baseURL: `${proxy.apiUrl}/v1`, apiKey: 'x', maxRetries: 0 });

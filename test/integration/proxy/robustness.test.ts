@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
@@ -125,16 +126,17 @@ describe('upstream failures and shutdown', () => {
 describe('callers and limits', () => {
   let simulator: EnclaveSimulator;
   let proxy: TestProxy;
+  let keysDir: string;
   beforeAll(async () => {
     simulator = await startEnclaveSimulator();
-    const keysDir = join(await import('node:os').then((os) => os.tmpdir()), `aio-keys-${String(process.pid)}`);
-    await mkdir(keysDir, { recursive: true });
+    keysDir = await mkdtemp(join(tmpdir(), 'aio-keys-'));
     await writeFile(join(keysDir, 'team-a'), 'key-of-team-a');
     proxy = await startTestProxy(simulatorConfig(simulator, { auth: { mode: 'static-keys', staticKeysFile: keysDir }, limits: { requestsPerMinute: 2 } }));
   });
   afterAll(async () => {
     await proxy.close();
     await simulator.close();
+    await rm(keysDir, { recursive: true, force: true });
   });
 
   it('refuses unknown keys with 401, admits known ones, and rate limits them with OpenAI headers', async () => {
