@@ -88,6 +88,19 @@ describe('upstream failures and shutdown', () => {
     expect(metricValue(await proxy.metrics(), 'attested_inference_upstream_errors_total', { kind: 'timeout' })).toBe(1);
   });
 
+  it('an upstream that went away → one re-attestation and retry, then 502 upstream_unreachable', async () => {
+    const gone = await startEnclaveSimulator();
+    proxy = await startTestProxy(simulatorConfig(gone));
+    await gone.close();
+    const response = await chat(proxy);
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+    const metrics = await proxy.metrics();
+    expect(metricValue(metrics, 'attested_inference_upstream_errors_total', { kind: 'unreachable' })).toBe(1);
+    expect(metricValue(metrics, 'attested_inference_attestation_verifications_total', { result: 'failure', step: 'fetch' })).toBe(1);
+    expect(proxy.logs().some((l) => l.includes('re-attesting and retrying once'))).toBe(true);
+  });
+
   it('a caller that leaves aborts the upstream request', async () => {
     proxy = await startTestProxy(simulatorConfig(simulator));
     simulator.slowResponses({ chunkMs: 200 });
