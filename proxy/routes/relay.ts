@@ -23,17 +23,24 @@ export interface RelayOptions {
   readonly onFirstOutput: () => void;
 }
 
+/** once wraps a callback so that only its first call runs. */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}
+
 /** jsonTap passes bytes through unchanged and keeps a bounded copy to read the usage at the end. */
 function jsonTap(route: InferenceRoute, onUsage: (u: TokenUsage | undefined) => void, onFirst: () => void): Transform {
   const parts: Buffer[] = [];
   let size = 0;
-  let first = true;
+  const first = once(onFirst);
   return new Transform({
     transform(chunk: Buffer, _enc, callback: TransformCallback): void {
-      if (first) {
-        first = false;
-        onFirst();
-      }
+      first();
       size += chunk.length;
       if (size <= MAX_METERED_JSON) parts.push(chunk);
       callback(null, chunk);
@@ -47,13 +54,10 @@ function jsonTap(route: InferenceRoute, onUsage: (u: TokenUsage | undefined) => 
 
 /** firstByteTap notes when the first byte passes, for bodies the proxy cannot read (client-sealed). */
 function firstByteTap(onFirst: () => void): Transform {
-  let first = true;
+  const first = once(onFirst);
   return new Transform({
     transform(chunk: Buffer, _enc, callback: TransformCallback): void {
-      if (first) {
-        first = false;
-        onFirst();
-      }
+      first();
       callback(null, chunk);
     },
   });
