@@ -1,7 +1,7 @@
 import { CoordinationV1Api, EventsV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { API_VERSION, KIND, PLURAL, type InferenceEndpoint } from './api/v1alpha1/types.ts';
+import { API_VERSION, KIND, PLURAL, type InferenceEndpoint, type RolloutRecord } from './api/v1alpha1/types.ts';
 import { AttestationWatcher } from './attestation/watcher.ts';
 import type { OperatorOptions } from './config.ts';
 import { Controller, related } from './controller/controller.ts';
@@ -14,15 +14,20 @@ import { Manager } from './controller/manager.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
 import { startProbeServer, type ProbeServer } from './controller/probes.ts';
 import { kubernetesPort } from './reconcile/cluster.ts';
+import { registerConditionMetric } from './reconcile/condition-metrics.ts';
+import { watchServiceMonitorSupport } from './reconcile/discovery.ts';
 import { EndpointReconciler } from './reconcile/endpoint.ts';
 import type { ClusterPort } from './reconcile/port.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
+import { kubernetesSidecarRoller } from './webhook/rollout.ts';
+import { startWebhook, type RunningWebhook } from './webhook/start.ts';
 
 /** RunningOperator is a started operator: its probe server and how to stop it. */
 export interface RunningOperator {
   readonly probes: ProbeServer;
   readonly manager: Manager;
   readonly registry: Registry;
+  readonly webhook?: RunningWebhook;
   stop(): Promise<void>;
 }
 
@@ -66,6 +71,46 @@ function loadKubeConfig(options: OperatorOptions): KubeConfig {
   return kc;
 }
 
+/** attestationWatcher verifies upstreams, counts verifications and requeues endpoints whose upstream changed. */
+function attestationWatcher(options: OperatorOptions, own: ReturnType<typeof operatorMetrics>, logger: Logger, requeue: { to?: (key: string) => void }): AttestationWatcher {
+  return new AttestationWatcher({
+    allowDevelopmentTrust: options.allowDevelopmentTrust,
+    onUpdate: (keys) => keys.forEach((key) => requeue.to?.(key)),
+    onVerification: (upstream, observation) => {
+      own.verifications.inc({ result: observation.status === 'verified' ? 'success' : 'failure' });
+      if (observation.status === 'failed') logger.warn({ upstream, step: observation.step, reason: observation.message }, 'upstream attestation failed');
+    },
+  });
+}
+
+/**
+ * rolloutHook runs when the reconciler rolls an endpoint's proxy pods: it counts the rollout and
+ * rolls injected workloads that opted in (operator/webhook/rollout.ts; it logs its own failures).
+ */
+function rolloutHook(kc: KubeConfig, recorder: EventRecorder, logger: Logger, rollouts: Counter<'reason'>): (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void {
+  const rollSidecars = kubernetesSidecarRoller(kc, (object, type, reason, message) => recorder.event(object, type, reason, message), logger);
+  return (endpoint, rollout) => {
+    rollouts.inc({ reason: rollout.reason });
+    void rollSidecars(endpoint, rollout);
+  };
+}
+
+/**
+ * startInjection starts the sidecar-injection webhook when it is configured. It runs on every
+ * replica, leader or not: admission must not wait for an election.
+ */
+async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; logger: Logger; registry: Registry; recorder: EventRecorder }): Promise<RunningWebhook | undefined> {
+  if (!options.webhook) {
+    deps.logger.info('sidecar injection webhook off (no --webhook-service-name or --webhook-url)');
+    return undefined;
+  }
+  const event = (object: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void => deps.recorder.event(object, type, reason, message);
+  return startWebhook({ kc: deps.kc, logger: deps.logger, registry: deps.registry, event }, {
+    ...options.webhook,
+    image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy },
+  });
+}
+
 /**
  * startOperator wires the operator: informers on InferenceEndpoints and on the Deployments it
  * manages, one controller, the attestation watcher that requeues endpoints when their upstream
@@ -79,21 +124,17 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const recorder = new EventRecorder({ sink: kubernetesEventSink(kc.makeApiClient(EventsV1Api)), logger }, { reportingController: 'attested-inference-operator', reportingInstance: options.identity });
   const { endpoints, deployments } = informers(kc, logger, options.namespaces);
   const requeue: { to?: (key: string) => void } = {};
-  const watcher = new AttestationWatcher({
-    allowDevelopmentTrust: options.allowDevelopmentTrust,
-    onUpdate: (keys) => keys.forEach((key) => requeue.to?.(key)),
-    onVerification: (upstream, observation) => {
-      own.verifications.inc({ result: observation.status === 'verified' ? 'success' : 'failure' });
-      if (observation.status === 'failed') logger.warn({ upstream, step: observation.step, reason: observation.message }, 'upstream attestation failed');
-    },
-  });
+  const watcher = attestationWatcher(options, own, logger, requeue);
+  const monitors = watchServiceMonitorSupport(kc);
+  await monitors.refresh();
   const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), endpoints, deployments);
   const reconciler = new EndpointReconciler({
     port,
     watcher,
     now: () => new Date(),
     options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts },
-    onRollout: (_endpoint, rollout) => own.rollouts.inc({ reason: rollout.reason }),
+    onRollout: rolloutHook(kc, recorder, logger, own.rollouts),
+    serviceMonitor: () => monitors.supported(),
   });
   const controller = new Controller<InferenceEndpoint>({ logger, metrics }, {
     name: 'inferenceendpoint',
@@ -113,6 +154,8 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     ? new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity })
     : undefined;
   const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [endpoints, deployments], controllers: [controller as unknown as Controller] });
+  registerConditionMetric(registry, { endpoints: () => endpoints.list(), exporting: () => manager.isLeader() });
+  const webhook = await startInjection(options, { kc, logger, registry, recorder });
   const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });
   await manager.start();
   logger.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', leaderElection: options.leaderElection, probes: probes.url }, 'operator started');
@@ -120,8 +163,11 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     probes,
     manager,
     registry,
+    ...(webhook ? { webhook } : {}),
     async stop(): Promise<void> {
+      await webhook?.stop();
       await manager.stop();
+      monitors.stop();
       watcher.stop();
       await recorder.flush();
       await probes.close();

@@ -1,5 +1,20 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { FAILURE_POLICIES, type FailurePolicy, type WebhookClient } from './webhook/configuration.ts';
+import { FAILURE_MODES, type FailureMode } from './webhook/handler.ts';
+
+/** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
+export interface WebhookSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly client: WebhookClient;
+  /** namespace is the operator's own: the certificate Secret lives there and it is never injected. */
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly configurationName: string;
+  readonly failureMode: FailureMode;
+  readonly failurePolicy: FailurePolicy;
+}
 
 /** OperatorOptions are the operator's settings, read once from flags and environment, here only. */
 export interface OperatorOptions {
@@ -22,6 +37,8 @@ export interface OperatorOptions {
   readonly apiServerPorts: readonly number[];
   readonly workers: number;
   readonly logLevel: string;
+  /** webhook is set when the API server can reach it (--webhook-service-name or --webhook-url). */
+  readonly webhook?: WebhookSettings;
 }
 
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -57,6 +74,15 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
       'api-server-ports': { type: 'string' },
       workers: { type: 'string' },
       'log-level': { type: 'string' },
+      'webhook-host': { type: 'string' },
+      'webhook-port': { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'webhook-service-name': { type: 'string' },
+      'webhook-service-namespace': { type: 'string' },
+      'webhook-secret-name': { type: 'string' },
+      'webhook-configuration-name': { type: 'string' },
+      'webhook-failure-mode': { type: 'string' },
+      'webhook-failure-policy': { type: 'string' },
     },
   });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -70,6 +96,8 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
   if (!(PULL_POLICIES as readonly string[]).includes(pull)) throw new Error(`--proxy-image-pull-policy must be one of ${PULL_POLICIES.join(', ')}`);
   const image = pick('proxy-image', '');
   if (image === '') throw new Error('--proxy-image (or OPERATOR_PROXY_IMAGE) is required: the image the proxy pods run');
+  const leaseNamespace = typeof flags['lease-namespace'] === 'string' ? flags['lease-namespace'] : env.POD_NAMESPACE ?? 'attested-inference-system';
+  const webhook = webhookSettings(pick, env.POD_NAMESPACE ?? leaseNamespace);
   return {
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     namespaces: list(pick('namespaces', '')),
@@ -77,7 +105,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     proxyImagePullPolicy: pull as OperatorOptions['proxyImagePullPolicy'],
     allowDevelopmentTrust: values['allow-development-trust'] === true || env.OPERATOR_ALLOW_DEVELOPMENT_TRUST === 'true',
     leaderElection: pick('leader-elect', 'true') !== 'false',
-    leaseNamespace: typeof flags['lease-namespace'] === 'string' ? flags['lease-namespace'] : env.POD_NAMESPACE ?? 'attested-inference-system',
+    leaseNamespace,
     leaseName: 'attested-inference-operator',
     identity: env.POD_NAME ?? `${hostname()}-${String(process.pid)}`,
     probeHost: pick('probe-host', '0.0.0.0'),
@@ -86,5 +114,36 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     apiServerPorts: list(pick('api-server-ports', '443,6443')).map((p) => port(p, '--api-server-ports')),
     workers: Number(pick('workers', '4')),
     logLevel: pick('log-level', 'info'),
+    ...(webhook ? { webhook } : {}),
+  };
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/**
+ * webhookSettings reads the sidecar-injection flags. The webhook runs only when the API server can
+ * reach it: through the operator's Service (--webhook-service-name, the chart's way) or a URL
+ * (--webhook-url, for a control plane on this machine).
+ */
+function webhookSettings(pick: (flag: string, fallback: string) => string, ownNamespace: string): WebhookSettings | undefined {
+  const url = pick('webhook-url', '');
+  const service = pick('webhook-service-name', '');
+  if (url === '' && service === '') return undefined;
+  if (url !== '' && service !== '') throw new Error('--webhook-url and --webhook-service-name exclude each other');
+  if (url !== '' && !url.startsWith('https://')) throw new Error(`--webhook-url must be an https URL, got ${JSON.stringify(url)}`);
+  const namespace = pick('webhook-service-namespace', ownNamespace);
+  const client: WebhookClient = url !== '' ? { url } : { service: { name: service, namespace, port: 443 } };
+  return {
+    host: pick('webhook-host', '0.0.0.0'),
+    port: port(pick('webhook-port', '9443'), '--webhook-port'),
+    client,
+    namespace,
+    secretName: pick('webhook-secret-name', 'attested-inference-webhook-tls'),
+    configurationName: pick('webhook-configuration-name', 'attested-inference-sidecar-injector'),
+    failureMode: oneOf(pick('webhook-failure-mode', 'reject'), FAILURE_MODES, '--webhook-failure-mode'),
+    failurePolicy: oneOf(pick('webhook-failure-policy', 'Fail'), FAILURE_POLICIES, '--webhook-failure-policy'),
   };
 }

@@ -7,6 +7,7 @@ import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
 import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
 import { endpointUrl } from '../resources/networking.ts';
+import { isConflict } from '../controller/api-errors.ts';
 import { AppliedRecords } from './apply.ts';
 import type { ClusterPort } from './port.ts';
 import { secretProblems } from './secrets.ts';
@@ -16,7 +17,9 @@ import { computeStatus, rolloutSettled, type Problem } from './status.ts';
 export interface EndpointReconcilerDeps {
   readonly port: ClusterPort;
   readonly watcher: AttestationWatcher;
-  readonly options: Omit<DesiredOptions, 'releaseDigest'>;
+  readonly options: Omit<DesiredOptions, 'releaseDigest' | 'serviceMonitor'>;
+  /** serviceMonitor says whether the cluster serves the ServiceMonitor CRD right now. */
+  readonly serviceMonitor?: () => boolean;
   readonly now: () => Date;
   /** firstVerificationTimeoutMs bounds how long a new endpoint waits for its upstream's first verification. */
   readonly firstVerificationTimeoutMs?: number;
@@ -72,15 +75,14 @@ export class EndpointReconciler {
     const { observation, deployment } = await this.#gather(key, endpoint);
     const now = this.#deps.now();
     const { digest, rollout } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
-    const desired = desiredChildren(endpoint, { ...this.#deps.options, ...(digest ? { releaseDigest: digest } : {}) });
+    const desired = desiredChildren(endpoint, { ...this.#deps.options, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
     const problems: Problem[] = [];
     const current = (await this.#applyAll(desired.objects, deployment, problems)) ?? deployment;
     if (rollout) this.#recordRollout(endpoint, rollout);
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const status = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
-    await this.#writeStatus(endpoint, status);
-    const failed = problems.filter((p) => p.reason === 'ReconcileError');
-    if (failed.length > 0) throw new Error(failed.map((p) => p.message).join('; '));
+    if (!(await this.#writeStatus(endpoint, status))) return { requeueAfterMs: 250 };
+    throwIfFailed(problems);
     return rolloutSettled(current, endpoint.spec.replicas) ? {} : { requeueAfterMs: 5000 };
   }
 
@@ -102,10 +104,25 @@ export class EndpointReconciler {
     this.#deps.onRollout?.(endpoint, rollout);
   }
 
-  /** #writeStatus writes the status only when it changed, with an Event for each condition whose reason changed. */
-  async #writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void> {
-    if (canonicalJson(status) === canonicalJson(endpoint.status ?? {})) return;
-    await this.#deps.port.writeStatus(endpoint, status);
+  /**
+   * #writeStatus writes the status only when it changed, with an Event for each condition whose
+   * reason changed. It returns false on a conflict: the endpoint changed since it was read (often
+   * our own previous status write, not yet in the informer's cache), so the caller looks again
+   * shortly with the newer object instead of counting an error.
+   */
+  async #writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<boolean> {
+    if (canonicalJson(status) === canonicalJson(endpoint.status ?? {})) return true;
+    try {
+      await this.#deps.port.writeStatus(endpoint, status);
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+    this.#announce(endpoint, status);
+    return true;
+  }
+
+  #announce(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): void {
     for (const c of transitions(endpoint.status?.conditions, status.conditions ?? [])) {
       const warning = (c.type === 'Degraded' && c.status === 'True') || (c.type === 'Attested' && c.status === 'False' && c.reason !== 'Unattested');
       this.#deps.port.event(endpoint, warning ? 'Warning' : 'Normal', c.reason, c.message);
@@ -127,6 +144,12 @@ export class EndpointReconciler {
     }
     return written;
   }
+}
+
+/** throwIfFailed turns write failures into an error, so the work queue retries with backoff. */
+function throwIfFailed(problems: readonly Problem[]): void {
+  const failed = problems.filter((p) => p.reason === 'ReconcileError');
+  if (failed.length > 0) throw new Error(failed.map((p) => p.message).join('; '));
 }
 
 function stampedRelease(deployment: V1Deployment | undefined): string | undefined {

@@ -26,6 +26,17 @@ describe('desired children', () => {
     }
   });
 
+  it('renders a sidecar configuration beside it: API on loopback only, sidecar ports, no caller auth', () => {
+    for (const e of variants) {
+      const sidecar = desiredChildren(e, options).objects.find((o) => o.metadata?.name === `${e.metadata.name!}-proxy-sidecar-config`) as V1ConfigMap;
+      const config = parseConfig(parseAllDocuments(sidecar.data!['proxy.yaml']!)[0]!.toJS());
+      expect(config.listen).toEqual({ host: '127.0.0.1', port: 15080 });
+      expect(config.admin).toEqual({ host: '0.0.0.0', port: 15090 });
+      expect(config.auth.mode).toBe('none');
+      expect(config.provider.apiKeyFile).toBe('/var/run/secrets/inference/provider/api-key');
+    }
+  });
+
   it('converts prices to exact micro-units and durations to seconds', () => {
     const configMap = desiredChildren(variants.at(-1)!, options).objects.find((o) => o.kind === 'ConfigMap') as V1ConfigMap;
     const config = parseConfig(parseAllDocuments(configMap.data!['proxy.yaml']!)[0]!.toJS());

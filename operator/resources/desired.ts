@@ -4,8 +4,9 @@ import type { ProxyImage } from './container.ts';
 import { deploymentFor } from './deployment.ts';
 import { contentHash } from './hash.ts';
 import { configMapFor, serviceAccountFor, tokenReviewBindingFor } from './identity.ts';
-import { networkPolicyFor, podDisruptionBudgetFor, serviceFor } from './networking.ts';
-import { proxyConfigYaml } from './proxy-config.ts';
+import { networkPolicyFor, podDisruptionBudgetFor, serviceFor, serviceMonitorFor } from './networking.ts';
+import { childNames, endpointName } from './names.ts';
+import { proxyConfigYaml, SIDECAR_PORTS } from './proxy-config.ts';
 
 /** DesiredOptions are the operator-level inputs to an endpoint's children, passed in explicitly. */
 export interface DesiredOptions {
@@ -16,6 +17,8 @@ export interface DesiredOptions {
   readonly apiServerPorts: readonly number[];
   /** releaseDigest is the attested release to stamp on the pod template (Follow policy), when known. */
   readonly releaseDigest?: string;
+  /** serviceMonitor: the cluster serves the ServiceMonitor CRD (Prometheus operator), so one is created. */
+  readonly serviceMonitor?: boolean;
 }
 
 /** DesiredChildren is every object an endpoint should own, in apply order. */
@@ -36,10 +39,18 @@ export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOpt
     serviceAccountFor(endpoint),
     ...(serviceAccountAuth ? [tokenReviewBindingFor(endpoint, options.tokenReviewClusterRole)] : []),
     configMapFor(endpoint, configYaml),
+    // The injected sidecars' configuration (operator/webhook/): API on loopback only, ports clear of the app's.
+    configMapFor(endpoint, sidecarConfigYaml(endpoint), childNames(endpointName(endpoint)).sidecarConfigMap),
     deploymentFor(endpoint, { image: options.image, configHash, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}) }),
     serviceFor(endpoint),
     podDisruptionBudgetFor(endpoint),
     networkPolicyFor(endpoint, { apiServerPorts: serviceAccountAuth ? options.apiServerPorts : [] }),
+    ...(options.serviceMonitor === true ? [serviceMonitorFor(endpoint)] : []),
   ];
   return { objects, configHash };
+}
+
+/** sidecarConfigYaml is the configuration an injected sidecar mounts: loopback API, sidecar ports. */
+export function sidecarConfigYaml(endpoint: InferenceEndpoint): string {
+  return proxyConfigYaml(endpoint, { listenHost: '127.0.0.1', ports: SIDECAR_PORTS, loopbackCallers: true });
 }

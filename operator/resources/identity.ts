@@ -13,12 +13,12 @@ export function serviceAccountFor(endpoint: InferenceEndpoint): V1ServiceAccount
   };
 }
 
-/** configMapFor carries the rendered proxy configuration. */
-export function configMapFor(endpoint: InferenceEndpoint, configYaml: string): V1ConfigMap {
+/** configMapFor carries the rendered proxy configuration; `name` defaults to the gateway's ConfigMap. */
+export function configMapFor(endpoint: InferenceEndpoint, configYaml: string, name = childNames(endpointName(endpoint)).configMap): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).configMap),
+    metadata: childMeta(endpoint, name),
     data: { [CONFIG_FILE_KEY]: configYaml },
   };
 }

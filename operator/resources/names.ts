@@ -9,6 +9,12 @@ export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const LABEL_ENDPOINT = 'inference.attested.dev/endpoint';
 export const ANNOTATION_RELEASE_DIGEST = 'inference.attested.dev/release-digest';
 export const ANNOTATION_CONFIG_HASH = 'inference.attested.dev/config-hash';
+/** Sidecar injection (ARCHITECTURE.md §6): namespace label, pod annotations and the workload restart opt-in. */
+export const LABEL_INJECTION = 'inference.attested.dev/injection';
+export const ANNOTATION_INJECT = 'inference.attested.dev/inject';
+export const ANNOTATION_INJECTION_STATUS = 'inference.attested.dev/status';
+export const ANNOTATION_DEFAULT_ENDPOINT = 'inference.attested.dev/default-endpoint';
+export const ANNOTATION_RESTART_ON_ATTESTATION_CHANGE = 'inference.attested.dev/restart-on-attestation-change';
 export const PROXY_APP_NAME = 'attested-inference-proxy';
 export const MANAGED_BY = 'attested-inference-operator';
 /** FIELD_MANAGER is the one server-side-apply field manager the operator writes with. */
@@ -21,6 +27,8 @@ export interface ChildNames {
   readonly deployment: string;
   readonly serviceAccount: string;
   readonly configMap: string;
+  /** sidecarConfigMap is the configuration injected sidecars mount (API on 127.0.0.1, operator/webhook/). */
+  readonly sidecarConfigMap: string;
   readonly podDisruptionBudget: string;
   readonly networkPolicy: string;
   readonly serviceMonitor: string;
@@ -35,6 +43,7 @@ export function childNames(endpointName: string): ChildNames {
     deployment: proxy,
     serviceAccount: proxy,
     configMap: `${proxy}-config`,
+    sidecarConfigMap: `${proxy}-sidecar-config`,
     podDisruptionBudget: proxy,
     networkPolicy: proxy,
     serviceMonitor: proxy,

@@ -1,4 +1,4 @@
-import type { V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { childMeta, childNames, endpointName, endpointNamespace, selectorLabels } from './names.ts';
@@ -81,4 +81,17 @@ export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServ
       ],
     },
   };
+}
+
+/** serviceMonitorFor asks a Prometheus operator to scrape the proxy pods through the Service's metrics port. */
+export function serviceMonitorFor(endpoint: InferenceEndpoint): KubernetesObject {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).serviceMonitor),
+    spec: {
+      selector: { matchLabels: selectorLabels(endpoint) },
+      endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+    },
+  } as KubernetesObject;
 }

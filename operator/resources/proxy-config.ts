@@ -15,14 +15,33 @@ export const PROXY_PATHS = {
   promptCacheFile: '/var/run/secrets/inference/prompt-cache/secret',
 } as const;
 
+/** ProxyPorts are the API and admin (metrics, probes) ports of one proxy. */
+export interface ProxyPorts {
+  readonly api: number;
+  readonly admin: number;
+}
+
 /** The proxy's ports, shared by the Deployment, the Service, probes and the NetworkPolicy. */
 export const PROXY_PORTS = { api: 8080, admin: 9090 } as const;
+
+/**
+ * SIDECAR_PORTS are an injected sidecar's ports: in the 15000s, like Istio's and Linkerd's, so they
+ * stay clear of the ports apps commonly use (8080, 9090, 3000, 5000, 8000).
+ */
+export const SIDECAR_PORTS = { api: 15080, admin: 15090 } as const;
 export const CONFIG_FILE_KEY = 'proxy.yaml';
 
 /** ProxyConfigOptions are the operator-level settings that shape a rendered configuration. */
 export interface ProxyConfigOptions {
   /** listenHost is where the API listener binds: all interfaces for a gateway, 127.0.0.1 for a sidecar. */
   readonly listenHost: string;
+  /** ports default to PROXY_PORTS (a gateway); a sidecar uses SIDECAR_PORTS. */
+  readonly ports?: ProxyPorts;
+  /**
+   * loopbackCallers renders `auth.mode: none`: a sidecar's API listens on 127.0.0.1, so only the
+   * pod's own containers reach it and the pod's network namespace is the boundary.
+   */
+  readonly loopbackCallers?: boolean;
 }
 
 function micros(price: ModelPrice): { inputPerMillion: number; cachedInputPerMillion?: number; outputPerMillion: number } {
@@ -30,6 +49,21 @@ function micros(price: ModelPrice): { inputPerMillion: number; cachedInputPerMil
     inputPerMillion: priceMicros(price.input),
     ...(price.cachedInput !== undefined ? { cachedInputPerMillion: priceMicros(price.cachedInput) } : {}),
     outputPerMillion: priceMicros(price.output),
+  };
+}
+
+function listeners(options: ProxyConfigOptions): { listen: { host: string; port: number }; admin: { host: string; port: number } } {
+  const ports = options.ports ?? PROXY_PORTS;
+  return { listen: { host: options.listenHost, port: ports.api }, admin: { host: '0.0.0.0', port: ports.admin } };
+}
+
+function callerAuth(endpoint: InferenceEndpoint, options: ProxyConfigOptions): Record<string, unknown> {
+  const { callers } = endpoint.spec;
+  if (options.loopbackCallers === true) return { mode: 'none', audiences: [] };
+  return {
+    mode: callers.auth,
+    audiences: [...(callers.audiences ?? [])],
+    ...(callers.auth === 'static-keys' ? { staticKeysFile: PROXY_PATHS.callerKeysDir } : {}),
   };
 }
 
@@ -45,8 +79,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
   return {
     apiVersion: CONFIG_API_VERSION,
     endpoint: { name: endpointName(endpoint), namespace: endpointNamespace(endpoint) },
-    listen: { host: options.listenHost, port: PROXY_PORTS.api },
-    admin: { host: '0.0.0.0', port: PROXY_PORTS.admin },
+    ...listeners(options),
     provider: {
       type: spec.provider,
       upstreamUrl: upstreamUrl(spec),
@@ -69,11 +102,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
       models: Object.fromEntries(Object.entries(prices.models ?? {}).map(([model, price]) => [model, micros(price)])),
       ...(prices.default ? { default: micros(prices.default) } : {}),
     },
-    auth: {
-      mode: spec.callers.auth,
-      audiences: [...(spec.callers.audiences ?? [])],
-      ...(spec.callers.auth === 'static-keys' ? { staticKeysFile: PROXY_PATHS.callerKeysDir } : {}),
-    },
+    auth: callerAuth(endpoint, options),
     limits: { ...spec.rateLimits },
     promptCache: spec.promptCache?.secretRef ? { userCacheSecretFile: PROXY_PATHS.promptCacheFile } : {},
     logLevel: spec.proxy.logLevel,

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { parseOperatorOptions } from './config.ts';
+
+const base = ['--proxy-image=registry.local/proxy:1'];
+
+describe('operator options: the webhook flags', () => {
+  it('leave the webhook off unless the API server can reach it', () => {
+    expect(parseOperatorOptions(base, {}).webhook).toBeUndefined();
+  });
+
+  it('reach it through the Service in the operator namespace by default, failing closed and rejecting', () => {
+    const { webhook } = parseOperatorOptions([...base, '--webhook-service-name=injector'], { POD_NAMESPACE: 'aio-system' });
+    expect(webhook).toEqual({
+      host: '0.0.0.0',
+      port: 9443,
+      client: { service: { name: 'injector', namespace: 'aio-system', port: 443 } },
+      namespace: 'aio-system',
+      secretName: 'attested-inference-webhook-tls',
+      configurationName: 'attested-inference-sidecar-injector',
+      failureMode: 'reject',
+      failurePolicy: 'Fail',
+    });
+  });
+
+  it('take a URL for local testing, and the environment as flags do', () => {
+    const { webhook } = parseOperatorOptions([...base, '--webhook-url=https://127.0.0.1:9555', '--webhook-port=9555'], { OPERATOR_WEBHOOK_FAILURE_MODE: 'admit', OPERATOR_WEBHOOK_FAILURE_POLICY: 'Ignore' });
+    expect(webhook).toMatchObject({ port: 9555, client: { url: 'https://127.0.0.1:9555' }, failureMode: 'admit', failurePolicy: 'Ignore' });
+  });
+
+  it('name the option in every error', () => {
+    expect(() => parseOperatorOptions([...base, '--webhook-url=http://x'], {})).toThrow('--webhook-url must be an https URL');
+    expect(() => parseOperatorOptions([...base, '--webhook-url=https://x', '--webhook-service-name=s'], {})).toThrow('exclude each other');
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-failure-mode=maybe'], {})).toThrow('--webhook-failure-mode must be one of reject, admit');
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-failure-policy=fail'], {})).toThrow('--webhook-failure-policy must be one of Fail, Ignore');
+  });
+});

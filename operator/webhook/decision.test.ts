@@ -1,0 +1,53 @@
+import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { endpoint } from '../../test/fixtures/endpoints.ts';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { decide, endpointNameFor } from './decision.ts';
+import { REASONS } from './reasons.ts';
+
+const ready = (name: string): InferenceEndpoint => ({ ...endpoint(name, { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } }), status: { observedGeneration: 1 } });
+const pod = (annotations: Record<string, string> = {}, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({ metadata: { generateName: 'app-', annotations }, spec: { containers: [{ name: 'app' }], ...spec } });
+const namespace = (annotations: Record<string, string> = {}): V1ObjectMeta => ({ name: 'team-a', labels: { 'inference.attested.dev/injection': 'enabled' }, annotations });
+const enabled = namespace();
+const plain: V1ObjectMeta = { name: 'team-a' };
+
+describe('the injection decision', () => {
+  const cases: { name: string; input: Parameters<typeof decide>[0]; reason: keyof typeof REASONS; endpoint?: string }[] = [
+    { name: 'pod annotation names an endpoint, namespace not labelled', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
+    { name: 'namespace label and the only endpoint', input: { pod: pod(), namespace: enabled, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
+    { name: 'namespace label and its default-endpoint annotation', input: { pod: pod(), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'b' }), endpoints: [ready('a'), ready('b')] }, reason: 'injected', endpoint: 'b' },
+    { name: '"true" asks for the namespace default', input: { pod: pod({ 'inference.attested.dev/inject': 'true' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
+    { name: 'the pod annotation wins over the namespace default', input: { pod: pod({ 'inference.attested.dev/inject': 'a' }), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'b' }), endpoints: [ready('a'), ready('b')] }, reason: 'injected', endpoint: 'a' },
+    { name: 'opt-out in an opted-in namespace', input: { pod: pod({ 'inference.attested.dev/inject': 'false' }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'opted-out' },
+    { name: 'nobody asked', input: { pod: pod(), namespace: plain, endpoints: [ready('chat')] }, reason: 'not-opted-in' },
+    { name: 'host network', input: { pod: pod({}, { hostNetwork: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'host-network' },
+    { name: 'already injected, by container', input: { pod: pod({}, { initContainers: [{ name: 'attested-inference-proxy' }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'already-injected' },
+    { name: 'already injected, by annotation, even if it now says false', input: { pod: pod({ 'inference.attested.dev/status': 'injected', 'inference.attested.dev/inject': 'false' }), namespace: enabled, endpoints: [] }, reason: 'already-injected' },
+    { name: 'namespace opted in with two endpoints and no default', input: { pod: pod(), namespace: enabled, endpoints: [ready('a'), ready('b')] }, reason: 'no-default-endpoint' },
+    { name: 'namespace opted in with no endpoint at all', input: { pod: pod(), namespace: enabled, endpoints: [] }, reason: 'no-default-endpoint' },
+    { name: 'named endpoint missing', input: { pod: pod({ 'inference.attested.dev/inject': 'nope' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'nope' },
+    { name: 'default endpoint annotation names a missing endpoint', input: { pod: pod(), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'gone' }), endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'gone' },
+    { name: 'endpoint not reconciled yet', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } })] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
+    { name: 'endpoint changed since the operator last reconciled it', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [{ ...ready('chat'), metadata: { name: 'chat', generation: 2 } }] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name} → ${c.reason}`, () => {
+      const decision = decide(c.input);
+      expect(decision.reason).toBe(c.reason);
+      expect(decision.endpointName).toBe(c.endpoint);
+    });
+  }
+
+  it('covers every reason code', () => {
+    const covered = new Set(cases.map((c) => c.reason));
+    expect([...covered].sort()).toEqual(Object.keys(REASONS).sort());
+  });
+
+  it('resolves a workload template the same way, so rollouts find the pods a webhook would inject', () => {
+    expect(endpointNameFor({ annotations: { 'inference.attested.dev/inject': 'chat' } }, plain, [])).toBe('chat');
+    expect(endpointNameFor({}, enabled, [ready('only')])).toBe('only');
+    expect(endpointNameFor({ annotations: { 'inference.attested.dev/inject': 'false' } }, enabled, [ready('only')])).toBeUndefined();
+    expect(endpointNameFor(undefined, plain, [ready('only')])).toBeUndefined();
+  });
+});

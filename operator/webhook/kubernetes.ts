@@ -1,0 +1,80 @@
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { isNotFound } from '../controller/api-errors.ts';
+import { FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY } from '../resources/names.ts';
+import type { CertificateStore, StoredCertificates } from './certificate-controller.ts';
+import type { WebhookCertificates } from './certificates.ts';
+import { webhookConfigurationFor, type WebhookConfigurationOptions } from './configuration.ts';
+
+const KEYS = { tlsCert: 'tls.crt', tlsKey: 'tls.key', caCert: 'ca.crt', caKey: 'ca.key', bundle: 'ca-bundle.crt', caCreatedAt: 'ca-created-at' } as const;
+
+function b64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+function fromSecret(secret: V1Secret): WebhookCertificates | undefined {
+  const d = secret.data ?? {};
+  const text = (key: string): string => Buffer.from(d[key] ?? '', 'base64').toString('utf8');
+  if ([KEYS.tlsCert, KEYS.tlsKey, KEYS.caCert, KEYS.caKey, KEYS.bundle].some((k) => text(k) === '')) return undefined;
+  const bundle = text(KEYS.bundle).split(/(?<=-----END CERTIFICATE-----\n?)/).map((p) => p.trim()).filter(Boolean);
+  return {
+    ca: { certPem: text(KEYS.caCert), keyPem: text(KEYS.caKey) },
+    caCreatedAt: text(KEYS.caCreatedAt) || new Date(0).toISOString(),
+    serving: { certPem: text(KEYS.tlsCert), keyPem: text(KEYS.tlsKey) },
+    bundle,
+  };
+}
+
+/**
+ * secretStore keeps the certificates in one Secret of the operator's own namespace, by name: the
+ * only Secret the operator may touch (ARCHITECTURE.md §5). The chart may create it empty, so the
+ * Role needs only get and update on that name; without it the operator creates it.
+ */
+export function secretStore(kc: KubeConfig, namespace: string, name: string): CertificateStore {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async read(): Promise<StoredCertificates> {
+      try {
+        const secret = await core.readNamespacedSecret({ namespace, name });
+        const certificates = fromSecret(secret);
+        return { ...(certificates ? { certificates } : {}), ...(secret.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) };
+      } catch (error) {
+        if (isNotFound(error)) return {};
+        throw error;
+      }
+    },
+    async write(c: WebhookCertificates, resourceVersion?: string): Promise<void> {
+      const body: V1Secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name, namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY }, ...(resourceVersion ? { resourceVersion } : {}) },
+        data: {
+          [KEYS.tlsCert]: b64(c.serving.certPem), [KEYS.tlsKey]: b64(c.serving.keyPem),
+          [KEYS.caCert]: b64(c.ca.certPem), [KEYS.caKey]: b64(c.ca.keyPem),
+          [KEYS.bundle]: b64(c.bundle.join('\n')), [KEYS.caCreatedAt]: b64(c.caCreatedAt),
+        },
+      };
+      if (resourceVersion) await core.replaceNamespacedSecret({ namespace, name, body });
+      else await core.createNamespacedSecret({ namespace, body });
+    },
+  };
+}
+
+/** publishConfiguration applies the MutatingWebhookConfiguration (server-side apply) with the given CA bundle. */
+export function publishConfiguration(kc: KubeConfig, options: WebhookConfigurationOptions): (caBundlePem: string) => Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  return async (caBundlePem) => {
+    await objects.patch(webhookConfigurationFor(options, caBundlePem), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  };
+}
+
+/** clusterReads are the handler's two reads: a namespace's metadata and the endpoints in it. */
+export function clusterReads(kc: KubeConfig): { readNamespace: (name: string) => Promise<V1ObjectMeta>; listEndpoints: (namespace: string) => Promise<readonly InferenceEndpoint[]> } {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return {
+    readNamespace: async (name) => (await core.readNamespace({ name })).metadata ?? {},
+    listEndpoints: async (namespace) => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })) as { items: InferenceEndpoint[] }).items,
+  };
+}

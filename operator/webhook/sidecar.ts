@@ -1,0 +1,93 @@
+import type { V1Container, V1EnvVar, V1Pod, V1Probe, V1Volume } from '@kubernetes/client-node';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { proxyContainer, proxyVolumes, VOLUMES, type ProxyImage } from '../resources/container.ts';
+import { ANNOTATION_INJECTION_STATUS, childNames, endpointName, LABEL_ENDPOINT } from '../resources/names.ts';
+import { SIDECAR_PORTS } from '../resources/proxy-config.ts';
+
+/** SIDECAR_CONTAINER_NAME is the injected init container's name; its presence marks a pod as injected. */
+export const SIDECAR_CONTAINER_NAME = 'attested-inference-proxy';
+
+/** SIDECAR_BASE_URL is what app containers get as OPENAI_BASE_URL: plain HTTP to the sidecar on loopback. */
+export const SIDECAR_BASE_URL = `http://127.0.0.1:${String(SIDECAR_PORTS.api)}/v1`;
+
+/**
+ * PLACEHOLDER_API_KEY fills OPENAI_API_KEY in app containers: OpenAI SDKs refuse to start without
+ * one, while the real provider key stays in the sidecar (ARCHITECTURE.md §5) and the sidecar's
+ * loopback listener needs no caller credential.
+ */
+export const PLACEHOLDER_API_KEY = 'sk-placeholder-the-sidecar-holds-the-key';
+
+/** SidecarOptions are the operator-level inputs to the sidecar, passed in explicitly. */
+export interface SidecarOptions {
+  readonly image: ProxyImage;
+}
+
+/** sidecarVolumes are the gateway's volumes with the sidecar ConfigMap (API on 127.0.0.1) in place of the gateway's. */
+export function sidecarVolumes(endpoint: InferenceEndpoint): V1Volume[] {
+  const sidecarConfigMap = childNames(endpointName(endpoint)).sidecarConfigMap;
+  return proxyVolumes(endpoint).map((v) => (v.name === VOLUMES.config ? { name: v.name, configMap: { name: sidecarConfigMap } } : v));
+}
+
+function probe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+  return { httpGet: { path, port: SIDECAR_PORTS.admin }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+/**
+ * sidecarContainer is the gateway's proxy container made a native sidecar: an init container with
+ * `restartPolicy: Always` (KEP-753, stable in Kubernetes 1.33), so kubelet starts it before the app
+ * containers, waits for its startup probe, and stops it after them. Only the admin port (metrics,
+ * probes, all interfaces) is declared; the API port listens on 127.0.0.1.
+ */
+export function sidecarContainer(endpoint: InferenceEndpoint, options: SidecarOptions): V1Container {
+  const container = proxyContainer(endpoint, options.image, sidecarVolumes(endpoint));
+  container.name = SIDECAR_CONTAINER_NAME;
+  container.restartPolicy = 'Always';
+  container.ports = [{ name: 'aio-admin', containerPort: SIDECAR_PORTS.admin, protocol: 'TCP' }];
+  container.startupProbe = probe('/healthz', 1, 30);
+  container.readinessProbe = probe('/readyz', 5, 2);
+  container.livenessProbe = probe('/healthz', 10, 3);
+  return container;
+}
+
+/** setDefaultEnv gives an app container (a copy, mutated in place) the sidecar's URL and a placeholder key unless it sets them. */
+function setDefaultEnv(container: V1Container): void {
+  const env: V1EnvVar[] = container.env ?? [];
+  const has = (name: string): boolean => env.some((e) => e.name === name);
+  if (!has('OPENAI_BASE_URL')) env.push({ name: 'OPENAI_BASE_URL', value: SIDECAR_BASE_URL });
+  if (!has('OPENAI_API_KEY')) env.push({ name: 'OPENAI_API_KEY', value: PLACEHOLDER_API_KEY });
+  container.env = env;
+}
+
+function podAnnotations(existing: Record<string, string> | undefined): Record<string, string> {
+  const annotations = { ...existing, [ANNOTATION_INJECTION_STATUS]: 'injected' };
+  // Plain Prometheus scrapes by these annotations; a pod that sets any of its own keeps them all.
+  if (Object.keys(existing ?? {}).some((k) => k.startsWith('prometheus.io/'))) return annotations;
+  return { ...annotations, 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(SIDECAR_PORTS.admin), 'prometheus.io/path': '/metrics' };
+}
+
+/**
+ * injectSidecar returns a mutated copy of `pod`: the sidecar first among the init containers (so
+ * app init containers can use it too), its volumes, OPENAI_BASE_URL and a placeholder
+ * OPENAI_API_KEY in app containers that set neither, the status annotation, Prometheus annotations
+ * and the endpoint label (a PodMonitor selects sidecars by it). The provider key volume is mounted
+ * only into the sidecar. The caller diffs the copy against the original to make the JSON patch.
+ */
+export function injectSidecar(pod: V1Pod, endpoint: InferenceEndpoint, options: SidecarOptions): V1Pod {
+  const copy = structuredClone(pod);
+  copy.spec ??= { containers: [] };
+  copy.spec.initContainers = [sidecarContainer(endpoint, options), ...(copy.spec.initContainers ?? [])];
+  copy.spec.volumes = [...(copy.spec.volumes ?? []), ...sidecarVolumes(endpoint)];
+  copy.spec.containers.forEach(setDefaultEnv);
+  copy.metadata ??= {};
+  copy.metadata.annotations = podAnnotations(copy.metadata.annotations);
+  copy.metadata.labels = { [LABEL_ENDPOINT]: endpointName(endpoint), ...copy.metadata.labels };
+  return copy;
+}
+
+/** markSkipped returns a copy of `pod` whose status annotation says why it was not injected. */
+export function markSkipped(pod: V1Pod, value: string): V1Pod {
+  const copy = structuredClone(pod);
+  copy.metadata ??= {};
+  copy.metadata.annotations = { ...copy.metadata.annotations, [ANNOTATION_INJECTION_STATUS]: value };
+  return copy;
+}

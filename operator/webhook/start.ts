@@ -1,0 +1,105 @@
+import { isIP } from 'node:net';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { ProxyImage } from '../resources/container.ts';
+import { CertificateController } from './certificate-controller.ts';
+import type { RotationPolicy, ServingIdentity } from './certificates.ts';
+import type { FailurePolicy, WebhookClient } from './configuration.ts';
+import { admitPod, type FailureMode, type InjectionOutcome } from './handler.ts';
+import { clusterReads, publishConfiguration, secretStore } from './kubernetes.ts';
+import { REASONS, statusAnnotationValue } from './reasons.ts';
+import { startWebhookServer, type WebhookServer } from './server.ts';
+
+/** WebhookOptions are the webhook's settings (operator/config.ts reads them from flags). */
+export interface WebhookOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly client: WebhookClient;
+  /** namespace is the operator's own: it holds the certificate Secret and is never matched. */
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly configurationName: string;
+  readonly failureMode: FailureMode;
+  readonly failurePolicy: FailurePolicy;
+  readonly image: ProxyImage;
+  readonly rotation?: Partial<RotationPolicy>;
+  readonly certificateIntervalMs?: number;
+}
+
+/** EventWriter records an Event (the operator's aggregating EventRecorder fits). */
+export type EventWriter = (object: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+
+/** WebhookDeps are the webhook's collaborators. */
+export interface WebhookDeps {
+  readonly kc: KubeConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly event: EventWriter;
+}
+
+/** RunningWebhook is a started webhook: its server, its certificate controller and how to stop both. */
+export interface RunningWebhook {
+  readonly server: WebhookServer;
+  readonly certificates: CertificateController;
+  stop(): Promise<void>;
+}
+
+const EVENT_REASONS = { injected: 'SidecarInjected', skipped: 'SidecarInjectionSkipped', rejected: 'SidecarInjectionRejected' } as const;
+
+/** servingIdentity names the serving certificate after how the API server reaches the webhook. */
+export function servingIdentity(client: WebhookClient): ServingIdentity {
+  if ('url' in client) {
+    const host = new URL(client.url).hostname.replace(/^\[|\]$/g, '');
+    return isIP(host) ? { dnsNames: [], ipAddresses: [host] } : { dnsNames: [host], ipAddresses: [] };
+  }
+  const { name, namespace } = client.service;
+  return { dnsNames: [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`], ipAddresses: [] };
+}
+
+function reporter(deps: WebhookDeps): (outcome: InjectionOutcome) => void {
+  const injections = new Counter({ name: 'attested_inference_webhook_injections_total', help: 'Sidecar injection decisions, by result and reason code (docs/sidecar-injection.md).', labelNames: ['result', 'reason'], registers: [deps.registry] });
+  const logger = deps.logger.child({ component: 'webhook' });
+  return (o) => {
+    logger.info({ namespace: o.namespace, pod: o.pod, endpoint: o.endpoint, result: o.result, reason: o.reason, dryRun: o.dryRun }, 'sidecar injection decided');
+    // sideEffects: NoneOnDryRun — a dry run leaves no metric and no Event.
+    if (o.dryRun) return;
+    injections.inc({ result: o.result, reason: o.reason });
+    if (o.reason === 'not-opted-in') return;
+    const type = o.result === 'injected' ? 'Normal' : REASONS[o.reason].eventType;
+    deps.event(o.regarding, o.result === 'rejected' ? 'Warning' : type, EVENT_REASONS[o.result], `${statusAnnotationValue(o.reason)}: ${o.message} (pod ${o.pod})`);
+  };
+}
+
+/**
+ * startWebhook starts sidecar injection: certificates first (read or made, not yet published),
+ * then the HTTPS server, then the MutatingWebhookConfiguration with the CA bundle, so the API
+ * server is never pointed at a webhook that is not listening.
+ */
+export async function startWebhook(deps: WebhookDeps, options: WebhookOptions): Promise<RunningWebhook> {
+  const report = reporter(deps);
+  const reads = clusterReads(deps.kc);
+  const server: { current?: WebhookServer } = {};
+  const certificates = new CertificateController({
+    store: secretStore(deps.kc, options.namespace, options.secretName),
+    publish: publishConfiguration(deps.kc, { name: options.configurationName, client: options.client, operatorNamespace: options.namespace, failurePolicy: options.failurePolicy }),
+    serve: (pair) => server.current?.reload(pair),
+    logger: deps.logger,
+  }, { identity: servingIdentity(options.client), ...(options.rotation ? { policy: options.rotation } : {}), ...(options.certificateIntervalMs !== undefined ? { intervalMs: options.certificateIntervalMs } : {}) });
+  const first = await certificates.prepare();
+  server.current = await startWebhookServer({
+    admit: (request) => admitPod(request, { ...reads, report }, { image: options.image, failureMode: options.failureMode }),
+    logger: deps.logger,
+  }, { host: options.host, port: options.port, certificate: first.serving });
+  await certificates.start();
+  deps.logger.info({ port: server.current.port, failureMode: options.failureMode, failurePolicy: options.failurePolicy }, 'sidecar injection webhook started');
+  const running = server.current;
+  return {
+    server: running,
+    certificates,
+    async stop(): Promise<void> {
+      certificates.stop();
+      await running.close();
+    },
+  };
+}
