@@ -1,20 +1,11 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { FAILURE_POLICIES, type FailurePolicy, type WebhookClient } from './webhook/configuration.ts';
-import { FAILURE_MODES, type FailureMode } from './webhook/handler.ts';
+import { FAILURE_POLICIES, type WebhookClient } from './webhook/configuration.ts';
+import type { WebhookOptions } from './webhook/start.ts';
+import { FAILURE_MODES } from './webhook/handler.ts';
 
 /** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
-export interface WebhookSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly client: WebhookClient;
-  /** namespace is the operator's own: the certificate Secret lives there and it is never injected. */
-  readonly namespace: string;
-  readonly secretName: string;
-  readonly configurationName: string;
-  readonly failureMode: FailureMode;
-  readonly failurePolicy: FailurePolicy;
-}
+export type WebhookSettings = Omit<WebhookOptions, 'image' | 'rotation' | 'certificateIntervalMs'>;
 
 /** OperatorOptions are the operator's settings, read once from flags and environment, here only. */
 export interface OperatorOptions {
