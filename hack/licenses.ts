@@ -8,11 +8,24 @@ interface Tree {
   dependencies?: Record<string, Tree & { path?: string; version?: string }>;
 }
 
+interface Manifest {
+  license?: string | { type?: string };
+  licenses?: { type?: string }[];
+}
+
+/** licenseOf reads the SPDX expression, or the older `license: { type }` and `licenses: [{ type }]` forms. */
+function licenseOf(manifest: Manifest): string {
+  if (typeof manifest.license === 'string') return manifest.license;
+  if (typeof manifest.license?.type === 'string') return manifest.license.type;
+  const types = (manifest.licenses ?? []).map((l) => l.type).filter((t): t is string => typeof t === 'string');
+  return types.length > 0 ? types.join(' OR ') : 'UNKNOWN';
+}
+
 function collect(tree: Tree, into: Map<string, string>): void {
   for (const [name, node] of Object.entries(tree.dependencies ?? {})) {
     if (node.path === undefined || into.has(`${name}@${node.version ?? '?'}`)) continue;
-    const manifest = JSON.parse(readFileSync(join(node.path, 'package.json'), 'utf8')) as { license?: unknown };
-    const license = typeof manifest.license === 'string' ? manifest.license : 'UNKNOWN';
+    const manifest = JSON.parse(readFileSync(join(node.path, 'package.json'), 'utf8')) as Manifest;
+    const license = licenseOf(manifest);
     into.set(`${name}@${node.version ?? '?'}`, license);
     collect(node, into);
   }
