@@ -1,0 +1,39 @@
+// `npm run bench [-- --quick]`: measures the proxy's overhead, footprint and attestation cost on
+// this machine, prints a table and writes it under bench/results/. It reports targets and never
+// fails because one is missed; it exits non-zero only when something went wrong.
+import { fileURLToPath } from 'node:url';
+import { benchOptions } from './options.ts';
+import { renderText, writeResults } from './report.ts';
+import { Cleanup, runBench } from './run.ts';
+
+const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url));
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function main(): Promise<number> {
+  const cleanup = new Cleanup();
+  const interrupted = (signal: string): void => {
+    log(`${signal}: stopping everything the benchmark started`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const report = await runBench(benchOptions(process.argv.slice(2)), cleanup, log);
+    await cleanup.run();
+    process.stdout.write(`${renderText(report)}\n`);
+    for (const file of writeResults(report, RESULTS_DIR)) log(`wrote ${file}`);
+    return report.errors === 0 ? 0 : 1;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+/** The shapes the benchmark reports, written as JSON and rendered as tables. */
+
+export type Scenario = '1KB' | '32KB' | 'stream';
+export type Group = 'plain' | 'ehbp';
+
+/** ContenderId names who answers: the upstream directly, our proxy in one mode, or another proxy. */
+export type ContenderId = 'direct-plain' | 'proxy-plain' | 'nginx' | 'litellm' | 'direct-sealed' | 'proxy-encrypting' | 'proxy-passthrough';
+
+export const CONTENDER_LABELS: Readonly<Record<ContenderId, string>> = {
+  'direct-plain': 'direct (plain upstream)',
+  'proxy-plain': 'proxy, plain forwarding',
+  nginx: 'nginx proxy_pass',
+  litellm: 'LiteLLM',
+  'direct-sealed': 'direct (client seals, EHBP)',
+  'proxy-encrypting': 'proxy, encrypting',
+  'proxy-passthrough': 'proxy, passthrough (client-sealed)',
+};
+
+/** RunMeasure is one measured run of one contender (milliseconds unless named otherwise). */
+export interface RunMeasure {
+  readonly completed: number;
+  readonly errors: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** cpuSecPer1k is the proxy process's CPU seconds per 1,000 requests; absent without a proxy of ours. */
+  readonly cpuSecPer1k?: number;
+  readonly ttfbP50Ms?: number;
+  readonly ttfbP99Ms?: number;
+  /** bodyMs is the median time from the first body byte to the end of a stream. */
+  readonly bodyMs?: number;
+}
+
+/** OverheadRow is one contender in one scenario at one concurrency: medians over the repeats. */
+export interface OverheadRow {
+  readonly scenario: Scenario;
+  readonly concurrency: number;
+  readonly group: Group;
+  readonly contender: ContenderId;
+  /** note is set instead of numbers when the contender did not run ("not installed", "not measured"). */
+  readonly note?: string;
+  readonly repeats: number;
+  readonly requests?: number;
+  readonly errors?: number;
+  readonly rps?: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  readonly addedP50Ms?: number;
+  readonly addedP99Ms?: number;
+  readonly cpuSecPer1k?: number;
+  readonly ttfbP50Ms?: number;
+  readonly ttfbP99Ms?: number;
+  readonly addedTtfbP50Ms?: number;
+  readonly addedTtfbP99Ms?: number;
+  readonly perChunkUs?: number;
+}
+
+/** Footprint is the proxy process's memory and start-up time. */
+export interface Footprint {
+  readonly readyMs: number;
+  readonly attestedMs?: number;
+  readonly idleRssMiB: number;
+  readonly afterRequestsRssMiB: number;
+  readonly afterRequests: number;
+  readonly openStreamsRssMiB?: number;
+  readonly openStreams: number;
+  readonly openStreamsReached: number;
+  /** heapUsedMiB are the V8 heap's live bytes at the three samples: idle, after requests, with streams open. */
+  readonly heapUsedMiB: readonly number[];
+  readonly errors: number;
+}
+
+/** AttestationCost is the median time of one verification, or why it was skipped. */
+export interface AttestationCost {
+  readonly name: string;
+  readonly runs: number;
+  /** firstMs is the first (cold) verification, not part of the median. */
+  readonly firstMs?: number;
+  readonly medianMs?: number;
+  readonly minMs?: number;
+  readonly maxMs?: number;
+  readonly skipped?: string;
+  readonly errors: number;
+}
+
+/** Target is one goal from the issue, judged against this run's numbers. */
+export interface Target {
+  readonly name: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly verdict: 'met' | 'not met' | 'not measured';
+}
+
+/** Machine describes where the numbers were taken. */
+export interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly kubernetes: string;
+  readonly nginx: string;
+  readonly platform: string;
+  readonly loadAverage: readonly number[];
+}
+
+/** BenchReport is everything one run produced. */
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly mode: 'quick' | 'full';
+  readonly machine: Machine;
+  readonly overhead: readonly OverheadRow[];
+  readonly footprint?: Footprint;
+  readonly attestation: readonly AttestationCost[];
+  readonly targets: readonly Target[];
+  readonly notMeasured: readonly string[];
+  readonly errors: number;
+  readonly failures: readonly string[];
+}
