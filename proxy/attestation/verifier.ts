@@ -2,7 +2,6 @@ import type { ProxyConfig } from '../config/schema.ts';
 import { verifyDevelopmentBundle } from './development.ts';
 import { fetchAttestationBundle } from './fetch-bundle.ts';
 import { checkDomain } from './policy.ts';
-import { verifyTinfoilBundle } from './tinfoil.ts';
 import type { AttestationResult, AttestationVerifier } from './types.ts';
 
 type AttestationConfig = ProxyConfig['attestation'];
@@ -39,10 +38,12 @@ export function createAttestationVerifier(config: AttestationVerifierConfig, dep
   if (config.trust === 'Development' && developmentKey === undefined) {
     throw new Error('attestation.developmentPublicKey is required when attestation.trust is Development');
   }
-  const check = async (bundle: unknown): Promise<AttestationResult> =>
-    developmentKey !== undefined && config.trust === 'Development'
-      ? verifyDevelopmentBundle(bundle, developmentKey, now())
-      : verifyTinfoilBundle(bundle, { configRepo: config.configRepo, now });
+  const check = async (bundle: unknown): Promise<AttestationResult> => {
+    if (developmentKey !== undefined && config.trust === 'Development') return verifyDevelopmentBundle(bundle, developmentKey, now());
+    // The Tinfoil verifier (Sigstore, AMD certificate chains) is loaded only where it is used.
+    const { verifyTinfoilBundle } = await import('./tinfoil.ts');
+    return verifyTinfoilBundle(bundle, { configRepo: config.configRepo, now });
+  };
   return {
     async verify(signal?: AbortSignal): Promise<AttestationResult> {
       const bundle = await fetchAttestationBundle(config.bundleUrl, {
