@@ -76,6 +76,13 @@ link_asset() { # name: take it from KUBEBUILDER_ASSETS when that folder has it
 
 for c in etcd kube-apiserver kubectl; do link_asset "$c"; done
 
+require_go() {
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm; do
+    have "$c" || { command -v go >/dev/null && return 0; log "Go 1.25 or newer is needed to build the missing Kubernetes binaries (or set KUBEBUILDER_ASSETS)"; exit 1; }
+  done
+}
+require_go
+
 # etcd's server module replaces its sibling modules with relative paths, so it is built from a
 # small wrapper module that requires it (go install refuses modules with replace directives).
 build_etcd() {
