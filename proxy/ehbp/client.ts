@@ -1,15 +1,22 @@
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, hkdfSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AEAD_AES_256_GCM, CipherSuite, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256, type SenderContext } from 'hpke';
-import { deriveResponseKeys, EXPORT_LABEL, EXPORT_LENGTH, HPKE_REQUEST_INFO, PROTOCOL, RESPONSE_NONCE_LENGTH } from 'ehbp';
 
 /**
  * The client side of EHBP (Encrypted HTTP Body Protocol) as the proxy needs it: seal a request body
  * to the attested enclave's HPKE key and open the response body as it streams. The suite is
  * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180), backed by node:crypto through
  * `hpke`'s Web Cryptography algorithms; the response keys follow EHBP's OHTTP-style derivation
- * (RFC 9458 §4.4) via `ehbp`'s `deriveResponseKeys`.
+ * (RFC 9458 §4.4) with node:crypto's HKDF. The constants are the protocol's (the `ehbp` package
+ * defines the same; its tests here check that both sides interoperate).
  */
+const PROTOCOL = { ENCAPSULATED_KEY_HEADER: 'Ehbp-Encapsulated-Key', RESPONSE_NONCE_HEADER: 'Ehbp-Response-Nonce' } as const;
+const HPKE_REQUEST_INFO = 'ehbp request';
+const EXPORT_LABEL = 'ehbp response';
+const EXPORT_LENGTH = 32;
+const RESPONSE_NONCE_LENGTH = 32;
+const AES_256_KEY_LENGTH = 32;
+const AES_GCM_NONCE_LENGTH = 12;
 const suite = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
 const REQUEST_INFO = new TextEncoder().encode(HPKE_REQUEST_INFO);
 const RESPONSE_EXPORT_LABEL = new TextEncoder().encode(EXPORT_LABEL);
@@ -73,8 +80,12 @@ export async function responseKeys(sealed: SealedRequest, responseNonceHex: stri
     throw new EhbpProtocolError(`encrypted response lacks a valid ${RESPONSE_NONCE_HEADER} header`);
   }
   const secret = await sealed.context.Export(RESPONSE_EXPORT_LABEL, EXPORT_LENGTH);
-  const km = await deriveResponseKeys(secret, sealed.enc, Buffer.from(responseNonceHex, 'hex'));
-  return { key: Buffer.from(km.keyBytes), nonceBase: Buffer.from(km.nonceBase) };
+  // salt = enc || response_nonce; prk = Extract(salt, secret); key = Expand(prk, "key", Nk);
+  // nonce = Expand(prk, "nonce", Nn) — hkdfSync does Extract then Expand in one call.
+  const salt = Buffer.concat([sealed.enc, Buffer.from(responseNonceHex, 'hex')]);
+  const key = Buffer.from(hkdfSync('sha256', secret, salt, 'key', AES_256_KEY_LENGTH));
+  const nonceBase = Buffer.from(hkdfSync('sha256', secret, salt, 'nonce', AES_GCM_NONCE_LENGTH));
+  return { key, nonceBase };
 }
 
 function chunkNonce(nonceBase: Buffer, seq: number): Buffer {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Identity } from 'ehbp';
+import { publicKeyOfKeyConfig } from '../ehbp/key-config.ts';
 import { ProxyError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -17,7 +17,7 @@ export function hpkeKeysHandler(runtime: Runtime): (request: FastifyRequest, rep
     const body = Buffer.from(await response.arrayBuffer());
     let keyHex: string;
     try {
-      keyHex = await (await Identity.unmarshalPublicConfig(body)).getPublicKeyHex();
+      keyHex = publicKeyOfKeyConfig(body);
     } catch (cause) {
       throw new ProxyError('upstream_protocol_error', 'the upstream key configuration could not be read', { cause });
     }
