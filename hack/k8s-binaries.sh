@@ -3,12 +3,22 @@
 # benchmarks use, into a cache outside the repository, and prints the folder that holds them.
 #
 #   hack/k8s-binaries.sh            build what is missing, print the bin folder on stdout
+#   hack/k8s-binaries.sh --kind     the same, plus what a kind node needs from the same wrapper
+#                                   module (kubelet, kubeadm, kube-proxy); see hack/kind.sh
 #
 # Sources, in order: $KUBEBUILDER_ASSETS for what it has (etcd, kube-apiserver, kubectl), then the
 # cache, then a build from the Go module proxy with the machine's Go. etcd is built from its Go
 # modules too: Debian's etcd 3.4 lacks the watch progress notifications kube-apiserver 1.37 needs
 # for streaming lists, and clients' watches then keep failing. Progress goes to stderr.
 set -euo pipefail
+
+with_kind=0
+for arg in "$@"; do
+  case "$arg" in
+    --kind) with_kind=1 ;;
+    *) echo "unknown argument: $arg (known: --kind)" >&2; exit 2 ;;
+  esac
+done
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
@@ -100,6 +110,8 @@ build_etcd() {
 build_etcd
 
 build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+# kubeadm pulls in modules the other components do not; -mod=mod resolves them into the wrapper.
+if [ "$with_kind" = 1 ]; then build_kubernetes kubelet kubeadm kube-proxy; fi
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
   "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
