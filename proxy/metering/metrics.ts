@@ -2,21 +2,17 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AttestationStep, TrustMode } from '../attestation/types.ts';
 import type { InferenceRoute, TokenUsage } from './types.ts';
 
-/** RequestMode says how a request's body travelled: encrypted by the proxy, encrypted by the client, or plaintext. */
-export type RequestMode = 'encrypted' | 'passthrough' | 'plain';
+// The label value sets belong to the modules that produce them; re-exported for the metric users.
+export type { RequestMode } from '../upstream/provider.ts';
+export type { UpstreamErrorKind } from '../upstream/http.ts';
+export type { LimitKind } from '../limits/types.ts';
 
 /** TokenType is the `token_type` label: OpenTelemetry's `input`/`output` plus `cached_input`. */
 export type TokenType = 'input' | 'cached_input' | 'output';
 
-/** UpstreamErrorKind is the `kind` label of upstream failures. */
-export type UpstreamErrorKind = 'unreachable' | 'timeout' | 'reset' | 'protocol' | 'status_5xx' | 'key_mismatch';
-
 /** VerificationResult and VerificationStep label attestation verifications; a success has step `none`. */
 export type VerificationResult = 'success' | 'failure';
 export type VerificationStep = AttestationStep | 'none';
-
-/** LimitKind is the `limit` label of rate-limited requests. */
-export type LimitKind = 'requests' | 'tokens';
 
 /** ProxyMetrics holds the proxy's metric handles, all registered on one registry. */
 export interface ProxyMetrics {
