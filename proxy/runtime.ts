@@ -88,7 +88,10 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   const keyFile = await watchSecret(config.provider.apiKeyFile, 'provider API key', deps, (loaded) => metrics.providerKeyLoaded.set(loaded ? 1 : 0));
   const cacheSecret = await watchSecret(config.promptCache.userCacheSecretFile, 'prompt-cache secret', deps);
   const apiKey = (): string | undefined => keyFile?.current();
-  const client = createUpstreamClient(config.provider.upstreamUrl ?? 'https://invalid.invalid', config.provider);
+  // The loader guarantees an upstream: openai-compatible must name one, tinfoil has a default.
+  const upstreamUrl = config.provider.upstreamUrl;
+  if (upstreamUrl === undefined) throw new Error('provider.upstreamUrl is missing');
+  const client = createUpstreamClient(upstreamUrl, config.provider);
   let provider: Provider;
   if (config.provider.type === 'tinfoil') {
     const attestation = attestationManager(config, metrics, deps);

@@ -30,6 +30,12 @@ describe('proxy configuration', () => {
     }).toThrow(TypeError);
   });
 
+  it('sends a tinfoil provider to Tinfoil unless told otherwise', () => {
+    expect(parseConfig({ apiVersion: CONFIG_API_VERSION, provider: { type: 'tinfoil' } }).provider.upstreamUrl).toBe('https://inference.tinfoil.sh');
+    expect(parseConfig(minimal).provider.upstreamUrl).toBe('https://inference.tinfoil.sh');
+    expect(parseConfig({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'https://router.example.com' } }).provider.upstreamUrl).toBe('https://router.example.com');
+  });
+
   it('names every offending option', () => {
     const problems = problemsOf({ ...minimal, listen: { port: 0 }, provider: { type: 'tinfoil', bogus: 1 }, maxBodyBytes: 'big' });
     expect(problems).toContain('listen.port must be >= 1');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { ConfigSchema, type ProxyConfig } from './schema.ts';
+import { ConfigSchema, TINFOIL_UPSTREAM_URL, type ProxyConfig } from './schema.ts';
 
 /** ConfigError is an invalid configuration; its message names every offending option. */
 export class ConfigError extends Error {
@@ -132,6 +132,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+// A schema default cannot depend on provider.type, so the tinfoil default is applied here.
+function withTinfoilUpstream(config: ProxyConfig): ProxyConfig {
+  if (config.provider.type !== 'tinfoil' || config.provider.upstreamUrl !== undefined) return config;
+  return { ...config, provider: { ...config.provider, upstreamUrl: TINFOIL_UPSTREAM_URL } };
+}
+
 /** parseConfig validates a configuration object, applies defaults and environment overrides, and freezes it. */
 export function parseConfig(raw: unknown, env: ProxyEnvironment = {}): ProxyConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(['(root) must be an object']);
@@ -139,7 +145,7 @@ export function parseConfig(raw: unknown, env: ProxyEnvironment = {}): ProxyConf
   const value: unknown = Value.Default(ConfigSchema, withEnv);
   const problems = schemaProblems(value);
   if (problems.length > 0) throw new ConfigError(problems);
-  const config = value as ProxyConfig;
+  const config = withTinfoilUpstream(value as ProxyConfig);
   const semantic = semanticProblems(config);
   if (semantic.length > 0) throw new ConfigError(semantic);
   return deepFreeze(config);

@@ -7,6 +7,9 @@ import Type, { type TInteger } from 'typebox';
  */
 export const CONFIG_API_VERSION = 'proxy.attested.dev/v1alpha1';
 
+/** TINFOIL_UPSTREAM_URL is where a `tinfoil` provider sends requests unless the configuration names another upstream. */
+export const TINFOIL_UPSTREAM_URL = 'https://inference.tinfoil.sh';
+
 const Port = (fallback: number): TInteger => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
 const Name = Type.String({ minLength: 1, maxLength: 253 });
 const Micros = Type.Integer({ minimum: 0, description: 'integer micro-units of the currency per million tokens' });

@@ -18,8 +18,8 @@ export const SHORT_NAMES: readonly string[] = ['ie', 'iep'];
 export const CATEGORIES: readonly string[] = ['attested'];
 /** CRD_NAME is the CustomResourceDefinition's own name. */
 export const CRD_NAME = `${PLURAL}.${GROUP}` as const;
-/** TINFOIL_UPSTREAM_URL is the upstream of a `tinfoil` endpoint that names none. */
-export const TINFOIL_UPSTREAM_URL = 'https://inference.tinfoil.sh';
+/** TINFOIL_UPSTREAM_URL is the upstream of a `tinfoil` endpoint that names none (the proxy owns it). */
+export { TINFOIL_UPSTREAM_URL } from '../../../proxy/config/schema.ts';
 
 /** Provider is the kind of upstream an endpoint forwards to. */
 export type Provider = 'tinfoil' | 'openai-compatible';
