@@ -10,7 +10,7 @@ import type { ClusterPort } from './port.ts';
  * also puts back fields another manager changed (drift correction).
  */
 export class AppliedRecords {
-  readonly #records = new Map<string, { hash: string; resourceVersion: string | undefined }>();
+  readonly #records = new Map<string, { hash: string; resourceVersion: string | undefined; namespace: string; name: string }>();
 
   static id(object: KubernetesObject): string {
     return `${object.apiVersion ?? ''}/${object.kind ?? ''}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
@@ -26,15 +26,14 @@ export class AppliedRecords {
       if (live !== undefined && live === record.resourceVersion) return false;
     }
     const stored = await port.apply(object);
-    this.#records.set(id, { hash, resourceVersion: stored.metadata?.resourceVersion });
+    this.#records.set(id, { hash, resourceVersion: stored.metadata?.resourceVersion, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' });
     return true;
   }
 
-  /** forgetEndpoint drops the records of a deleted endpoint's children. */
-  forgetPrefix(namespace: string, names: readonly string[]): void {
-    for (const id of this.#records.keys()) {
-      const [, , ns, name] = id.split('/').slice(-4);
-      if (ns === namespace && names.includes(name ?? '')) this.#records.delete(id);
+  /** forget drops the records of a deleted endpoint's children (named `names` in `namespace`). */
+  forget(namespace: string, names: readonly string[]): void {
+    for (const [id, record] of this.#records) {
+      if (record.namespace === namespace && names.includes(record.name)) this.#records.delete(id);
     }
   }
 }

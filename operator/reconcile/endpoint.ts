@@ -69,7 +69,7 @@ export class EndpointReconciler {
     if (endpoint === undefined || endpoint.metadata.deletionTimestamp !== undefined) {
       // Owner references let the garbage collector remove the children.
       this.#deps.watcher.forget(key);
-      this.#applied.forgetPrefix(namespace, Object.values(childNames(name)));
+      this.#applied.forget(namespace, Object.values(childNames(name)));
       return {};
     }
     const { observation, deployment } = await this.#gather(key, endpoint);
