@@ -47,7 +47,9 @@ export function secretStore(kc: KubeConfig, namespace: string, name: string): Ce
       const body: V1Secret = {
         apiVersion: 'v1',
         kind: 'Secret',
-        type: 'kubernetes.io/tls',
+        // Opaque, as the chart creates it: the type of a Secret cannot change, and this one holds
+        // the CA's key and bundle beside the serving pair.
+        type: 'Opaque',
         metadata: { name, namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY }, ...(resourceVersion ? { resourceVersion } : {}) },
         data: {
           [KEYS.tlsCert]: b64(c.serving.certPem), [KEYS.tlsKey]: b64(c.serving.keyPem),
