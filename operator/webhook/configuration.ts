@@ -1,5 +1,5 @@
 import type { V1MutatingWebhook, V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
-import { ANNOTATION_INJECT, LABEL_INJECTION, LABEL_MANAGED_BY, MANAGED_BY } from '../resources/names.ts';
+import { ANNOTATION_INJECT, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY, PROXY_APP_NAME } from '../resources/names.ts';
 import { MUTATE_PODS_PATH } from './server.ts';
 
 /** WebhookClient is how the API server reaches the webhook: the operator's Service, or a URL (local testing). */
@@ -38,6 +38,8 @@ function webhook(name: string, options: WebhookConfigurationOptions, caBundle: s
         { key: LABEL_INJECTION, operator: namespaceOptedIn ? 'In' : 'NotIn', values: ['enabled'] },
       ],
     },
+    // An endpoint's own proxy pods are never sent to us, so they start even while the webhook is down.
+    objectSelector: { matchExpressions: [{ key: LABEL_NAME, operator: 'NotIn', values: [PROXY_APP_NAME] }] },
     // Outside opted-in namespaces the API server calls us only for pods that asked (matchConditions,
     // GA in Kubernetes 1.30), so an outage never touches anyone else's pods.
     ...(namespaceOptedIn ? {} : { matchConditions: [{ name: 'pod-asks-for-injection', expression: ANNOTATED }] }),

@@ -19,6 +19,11 @@ describe('the injection decision', () => {
     { name: '"true" asks for the namespace default', input: { pod: pod({ 'inference.attested.dev/inject': 'true' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
     { name: 'the pod annotation wins over the namespace default', input: { pod: pod({ 'inference.attested.dev/inject': 'a' }), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'b' }), endpoints: [ready('a'), ready('b')] }, reason: 'injected', endpoint: 'a' },
     { name: 'opt-out in an opted-in namespace', input: { pod: pod({ 'inference.attested.dev/inject': 'false' }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'opted-out' },
+    {
+      name: "an endpoint's own proxy pod in an opted-in namespace",
+      input: { pod: { metadata: { generateName: 'chat-proxy-', labels: { 'app.kubernetes.io/name': 'attested-inference-proxy', 'app.kubernetes.io/instance': 'chat' } }, spec: { containers: [{ name: 'proxy' }] } }, namespace: enabled, endpoints: [ready('chat')] },
+      reason: 'proxy-pod',
+    },
     { name: 'nobody asked', input: { pod: pod(), namespace: plain, endpoints: [ready('chat')] }, reason: 'not-opted-in' },
     { name: 'host network', input: { pod: pod({}, { hostNetwork: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'host-network' },
     { name: 'already injected, by container', input: { pod: pod({}, { initContainers: [{ name: 'attested-inference-proxy' }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'already-injected' },

@@ -1,6 +1,6 @@
 import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
-import { ANNOTATION_DEFAULT_ENDPOINT, ANNOTATION_INJECT, ANNOTATION_INJECTION_STATUS, LABEL_INJECTION } from '../resources/names.ts';
+import { ANNOTATION_DEFAULT_ENDPOINT, ANNOTATION_INJECT, ANNOTATION_INJECTION_STATUS, LABEL_INJECTION, LABEL_NAME, PROXY_APP_NAME } from '../resources/names.ts';
 import type { ReasonCode } from './reasons.ts';
 import { SIDECAR_CONTAINER_NAME } from './sidecar.ts';
 
@@ -73,6 +73,9 @@ type Check = (input: DecisionInput) => Decision | undefined;
  */
 const CHECKS: readonly Check[] = [
   ({ pod }) => (isInjected(pod) ? { reason: 'already-injected' } : undefined),
+  // An endpoint's proxy pods live in the namespaces that opt in; the webhooks' objectSelector keeps
+  // the API server from even asking, and this keeps the answer right if it does.
+  ({ pod }) => (pod.metadata?.labels?.[LABEL_NAME] === PROXY_APP_NAME ? { reason: 'proxy-pod' } : undefined),
   ({ pod, namespace }) => (optIn(pod.metadata, namespace).kind === 'out' ? { reason: 'opted-out' } : undefined),
   ({ pod, namespace }) => (optIn(pod.metadata, namespace).kind === 'none' ? { reason: 'not-opted-in' } : undefined),
   ({ pod }) => (pod.spec?.hostNetwork === true ? { reason: 'host-network' } : undefined),

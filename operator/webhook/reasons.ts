@@ -9,6 +9,7 @@ export const REASONS = {
   'not-opted-in': { sentence: 'Neither the pod nor its namespace asked for injection.', eventType: 'Normal' },
   'opted-out': { sentence: 'The pod opted out with inference.attested.dev/inject: "false".', eventType: 'Normal' },
   'host-network': { sentence: 'The pod uses the host network, where 127.0.0.1 is the node\'s loopback and the sidecar\'s ports would clash.', eventType: 'Warning' },
+  'proxy-pod': { sentence: 'The pod is an InferenceEndpoint\'s own proxy, which never gets a sidecar.', eventType: 'Normal' },
   'already-injected': { sentence: 'The pod already has the proxy sidecar; it was left unchanged.', eventType: 'Normal' },
   'no-default-endpoint': { sentence: 'The namespace opted in but names no default endpoint (annotation inference.attested.dev/default-endpoint) and does not hold exactly one InferenceEndpoint.', eventType: 'Warning' },
   'endpoint-not-found': { sentence: 'The InferenceEndpoint the pod names does not exist in its namespace.', eventType: 'Warning' },
