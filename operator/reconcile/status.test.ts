@@ -13,7 +13,7 @@ const base = endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k
 const deployment = (ready: number, updated = 2): V1Deployment => ({ metadata: { generation: 3 }, status: { observedGeneration: 3, readyReplicas: ready, availableReplicas: ready, updatedReplicas: updated, replicas: 2 } });
 
 function status(overrides: Partial<StatusInputs>): Record<string, { status: string; reason: string; message: string }> {
-  const s = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'http://chat.team-a.svc', now, ...overrides });
+  const s = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'http://chat.team-a.svc/v1', now, ...overrides });
   return Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c]));
 }
 

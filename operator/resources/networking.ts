@@ -24,9 +24,12 @@ export function serviceFor(endpoint: InferenceEndpoint): V1Service {
   };
 }
 
-/** endpointUrl is the in-cluster URL of an endpoint, as status.url reports it. */
+/**
+ * endpointUrl is the in-cluster OpenAI base URL of an endpoint, as status.url reports it: what
+ * clients set as `OPENAI_BASE_URL` (the SDKs append `/chat/completions` and the other paths to it).
+ */
 export function endpointUrl(endpoint: InferenceEndpoint): string {
-  return `http://${endpointName(endpoint)}.${endpointNamespace(endpoint)}.svc`;
+  return `http://${endpointName(endpoint)}.${endpointNamespace(endpoint)}.svc/v1`;
 }
 
 /**

@@ -55,7 +55,7 @@ describe('the operator as a process, on the local control plane', () => {
     expect(waited.stderr).toBe('');
     for (const name of ['tinfoil', 'vllm']) {
       const endpoint = await readEndpoint(cluster, ns.name, name);
-      expect(endpoint.status?.url).toBe(`http://${name}.${ns.name}.svc`);
+      expect(endpoint.status?.url).toBe(`http://${name}.${ns.name}.svc/v1`);
       const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: `${name}-proxy` });
       expect(deployment.status?.readyReplicas).toBe(endpoint.spec.replicas);
       expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('registry.local/attested-inference-proxy:dev');

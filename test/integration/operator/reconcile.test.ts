@@ -56,7 +56,7 @@ describe('the endpoint reconciler against the real API server', () => {
     expect(condition(endpoint, 'Ready')).toMatchObject({ status: 'True', reason: 'ProxyPodsReady' });
     expect(condition(endpoint, 'Attested')).toMatchObject({ status: 'True', reason: 'DevelopmentTrust' });
     expect(condition(endpoint, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
-    expect(endpoint.status).toMatchObject({ observedGeneration: 1, readyReplicas: 2, url: `http://chat.${ns.name}.svc`, attestation: { trust: 'Development', releaseDigest: simulator.release.releaseDigest } });
+    expect(endpoint.status).toMatchObject({ observedGeneration: 1, readyReplicas: 2, url: `http://chat.${ns.name}.svc/v1`, attestation: { trust: 'Development', releaseDigest: simulator.release.releaseDigest } });
     const kubectl = await cluster.kubectl(['wait', '--for=condition=Ready', 'inferenceendpoint/chat', '-n', ns.name, '--timeout=5s']);
     expect(kubectl.code).toBe(0);
   });
