@@ -2,10 +2,12 @@
 # Builds the proxy and operator images on this machine without a container registry, and proves
 # they run. See docs/images.md.
 #
-#   hack/images.sh [--save]
+#   hack/images.sh [--save] [--e2e]
 #
-#   --save         also `docker save` both images to tarballs in the cache (for `kind load` /
+#   --save         also `docker save` the images to tarballs in the cache (for `kind load` /
 #                  `ctr images import` later)
+#   --e2e          also build the e2e suite's helper image (enclave simulator + openai client,
+#                  test/e2e/images/Dockerfile.e2e) on top of the proxy image
 #
 # What it does, each stage timed:
 #   1. starts Debian's dockerd by hand (own data root, exec root, pid file and socket in a temporary
@@ -27,10 +29,11 @@
 # NPM_VERSION (default: the npm on PATH), XDG_CACHE_HOME / AIO_CACHE_DIR (cache location).
 set -euo pipefail
 
-save=0
+save=0 e2e=0
 for arg in "$@"; do
   case "$arg" in
     --save) save=1 ;;
+    --e2e) e2e=1 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -50,6 +53,7 @@ BUILD_BASE_OFFLINE=attested-inference/build-base:node24-offline
 RUNTIME_BASE=attested-inference/runtime-base:node24
 PROXY_IMAGE=registry.local/attested-inference-proxy:dev
 OPERATOR_IMAGE=registry.local/attested-inference-operator:dev
+E2E_IMAGE=registry.local/attested-inference-e2e:dev
 # docker.io's own client: same release as the daemon, and its `docker build` is the classic builder,
 # which never fetches a `# syntax=` frontend image.
 DOCKER_CLI=/usr/bin/docker
@@ -284,9 +288,32 @@ stage "build operator image"
 build_image Dockerfile.operator "$OPERATOR_IMAGE"
 log "$OPERATOR_IMAGE: $(size_mb "$OPERATOR_IMAGE")"
 
+# The e2e helper image: a staged context with the simulator and client sources and the development
+# packages they import, copied from the host's node_modules (same lockfile), so no network is needed.
+build_e2e_image() {
+  local ctx="$WORK/e2e-context" pkg
+  mkdir -p "$ctx/node_modules/@panva" "$ctx/test/harness" "$ctx/test/e2e"
+  for pkg in openai ehbp @panva/hpke-noble @noble; do
+    [ -e "$ROOT/node_modules/$pkg" ] || die "node_modules/$pkg is missing: run npm ci first"
+    cp -a "$ROOT/node_modules/$pkg" "$ctx/node_modules/$pkg"
+  done
+  cp -a "$ROOT/test/harness/enclave-simulator" "$ctx/test/harness/"
+  cp -a "$ROOT/test/e2e/images" "$ctx/test/e2e/"
+  find "$ctx/test" -name '*.test.ts' -delete
+  docker build --network none -f "$ctx/test/e2e/images/Dockerfile.e2e" --build-arg "PROXY_IMAGE=$PROXY_IMAGE" \
+    -t "$E2E_IMAGE" "$ctx" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; die "docker build of $E2E_IMAGE"; }
+}
+if [ "$e2e" = 1 ]; then
+  stage "build e2e helper image"
+  build_e2e_image
+  log "$E2E_IMAGE: $(size_mb "$E2E_IMAGE")"
+fi
+
 if [ "$save" = 1 ]; then
   stage "docker save"
-  for image in "$PROXY_IMAGE" "$OPERATOR_IMAGE"; do
+  images=("$PROXY_IMAGE" "$OPERATOR_IMAGE")
+  [ "$e2e" = 1 ] && images+=("$E2E_IMAGE")
+  for image in "${images[@]}"; do
     out="$CACHE/$(basename "${image%%:*}")-${image##*:}.tar"
     docker save -o "$out.tmp" "$image" && mv "$out.tmp" "$out"
     log "saved $image to $out ($(du -m "$out" | cut -f1) MB)"

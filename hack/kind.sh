@@ -7,6 +7,8 @@
 #   hack/kind.sh down     delete the cluster and clean up everything `up` created
 #   hack/kind.sh smoke    up; load a local image; a pod with a native sidecar must become Ready
 #                         with no image pull; down
+#   hack/kind.sh load TAR...   load `docker save` tarballs into the running cluster's nodes
+#   hack/kind.sh logs DIR      `kind export logs` of the running cluster into DIR
 #
 # Environment: K8S_VERSION (v1.37.2), KIND_VERSION (v0.33.0), AIO_KIND_WORK (the work folder,
 # default ${TMPDIR:-/tmp}/aio-kind), AIO_CACHE_DIR / XDG_CACHE_HOME (cache), DEBIAN_MIRROR.
@@ -261,6 +263,8 @@ kubeadmConfigPatches:
     apiVersion: kubelet.config.k8s.io/v1beta1
     kind: KubeletConfiguration
     failCgroupV1: false
+    # Secret volumes follow their Secret within seconds rather than a minute (the e2e key rotation).
+    syncFrequency: 10s
 EOF
 }
 
@@ -512,6 +516,22 @@ case "${1:-}" in
     ;;
   down) down ;;
   smoke) smoke ;;
+  load | logs)
+    [ -S "$WORK/docker.sock" ] || die "no cluster is up in $WORK (hack/kind.sh up)"
+    export DOCKER_HOST="unix://$WORK/docker.sock" DOCKER_CONFIG="$WORK/docker-config"
+    PATH="$WORK/bin:$PATH"
+    command="$1"
+    shift
+    if [ "$command" = logs ]; then
+      "$BIN/kind" export logs "${1:?usage: hack/kind.sh logs DIR}" --name "$CLUSTER" >&2
+    else
+      for tar in "$@"; do
+        stage "kind load image-archive $(basename "$tar")"
+        "$BIN/kind" load image-archive "$tar" --name "$CLUSTER" >&2
+      done
+      stage_done
+    fi
+    ;;
   -h | --help | '') awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
   *) die "unknown command: $1 (try --help)" ;;
 esac

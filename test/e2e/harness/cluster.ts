@@ -1,0 +1,101 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The cluster the e2e suite runs on. `E2E_CLUSTER=kind` (the default) builds the project's images
+ * and a kind cluster on this machine with no registry and no way out (hack/images.sh, hack/kind.sh);
+ * `E2E_CLUSTER=existing` uses the cluster `KUBECONFIG` names, with images a registry serves.
+ */
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const IMAGES_SH = join(ROOT, 'hack/images.sh');
+const KIND_SH = join(ROOT, 'hack/kind.sh');
+
+/** E2eImages are the three images the suite deploys. */
+export interface E2eImages {
+  readonly operator: string;
+  readonly proxy: string;
+  /** helper runs the enclave simulator and the openai-SDK client (test/e2e/images/). */
+  readonly helper: string;
+  /** pullPolicy is Never on kind (everything is preloaded), IfNotPresent on an existing cluster. */
+  readonly pullPolicy: 'Never' | 'IfNotPresent';
+}
+
+/** LOCAL_IMAGES are the tags hack/images.sh builds. */
+export const LOCAL_IMAGES: E2eImages = {
+  operator: 'registry.local/attested-inference-operator:dev',
+  proxy: 'registry.local/attested-inference-proxy:dev',
+  helper: 'registry.local/attested-inference-e2e:dev',
+  pullPolicy: 'Never',
+};
+
+function cacheDir(): string {
+  const base = process.env.AIO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'attested-inference-operator');
+  return join(base, 'images');
+}
+
+/** imageTarballs are where `hack/images.sh --save --e2e` leaves the images. */
+export function imageTarballs(): string[] {
+  return ['attested-inference-proxy-dev.tar', 'attested-inference-operator-dev.tar', 'attested-inference-e2e-dev.tar'].map((f) => join(cacheDir(), f));
+}
+
+/** runScript runs a hack/ script with its progress on our stderr and resolves with its stdout. */
+export function runScript(script: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`${script} ${args.join(' ')} failed (${signal ?? `exit ${String(code)}`}); its messages are above`));
+    });
+  });
+}
+
+/** buildImages builds and saves the proxy, operator and helper images. */
+export function buildImages(): Promise<string> {
+  return runScript(IMAGES_SH, ['--save', '--e2e']);
+}
+
+/** KindCluster is a running kind cluster made by hack/kind.sh. */
+export interface KindCluster {
+  readonly kubeconfigPath: string;
+  load(tarballs: readonly string[]): Promise<void>;
+  exportLogs(dir: string): Promise<void>;
+  down(): Promise<void>;
+  /** downNow tears down synchronously, for signal handlers. */
+  downNow(): void;
+}
+
+/** startKind creates the cluster; on failure hack/kind.sh has already removed what it made. */
+export async function startKind(): Promise<KindCluster> {
+  const kubeconfigPath = await runScript(KIND_SH, ['up']);
+  return {
+    kubeconfigPath: kubeconfigPath.split('\n').at(-1) ?? '',
+    load: async (tarballs) => {
+      await runScript(KIND_SH, ['load', ...tarballs]);
+    },
+    exportLogs: async (dir) => {
+      await runScript(KIND_SH, ['logs', dir]);
+    },
+    down: async () => {
+      await runScript(KIND_SH, ['down']);
+    },
+    downNow: () => {
+      spawnSync('bash', [KIND_SH, 'down'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+    },
+  };
+}
+
+/** existingImages reads the images an existing cluster pulls, from E2E_*_IMAGE. */
+export function existingImages(env: NodeJS.ProcessEnv): E2eImages {
+  const pick = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') throw new Error(`E2E_CLUSTER=existing needs ${name} (an image the cluster can pull)`);
+    return value;
+  };
+  return { operator: pick('E2E_OPERATOR_IMAGE'), proxy: pick('E2E_PROXY_IMAGE'), helper: pick('E2E_HELPER_IMAGE'), pullPolicy: 'IfNotPresent' };
+}
