@@ -46,13 +46,30 @@ function summary(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 300);
 }
 
+/** readBounded reads a response body, giving up (and cancelling it) past `maxBytes`. */
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
+  for (let read = await reader?.read(); read !== undefined && !read.done; read = await reader?.read()) {
+    size += read.value.byteLength;
+    if (size > maxBytes) {
+      await reader?.cancel();
+      throw new Error(`the key set is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function download(options: JwksOptions): Promise<{ resolve: JWTVerifyGetKey; kids: string[] }> {
   // No redirects: a key set that moves could move to plain http or to someone else's host.
   const response = await fetch(options.url, { redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json' } });
-  const body = await response.arrayBuffer();
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-  if (body.byteLength > (options.maxBytes ?? DEFAULT_MAX_BYTES)) throw new Error(`the key set is larger than ${options.maxBytes ?? DEFAULT_MAX_BYTES} bytes`);
-  const document = JSON.parse(Buffer.from(body).toString('utf8')) as JSONWebKeySet;
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status}`);
+  }
+  const document = JSON.parse(await readBounded(response, options.maxBytes ?? DEFAULT_MAX_BYTES)) as JSONWebKeySet;
   const resolve = createLocalJWKSet(document); // throws JWKSInvalid for anything but { keys: [...] }
   return { resolve, kids: document.keys.map((k) => k.kid ?? '(none)') };
 }

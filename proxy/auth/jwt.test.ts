@@ -69,6 +69,7 @@ describe('JWT callers verified against a JWKS', () => {
   });
   afterEach(() => {
     server.failWith(200);
+    server.serveBody(undefined);
   });
   afterAll(async () => {
     await server.close();
@@ -204,6 +205,12 @@ describe('JWT callers verified against a JWKS', () => {
     const unreachable = setup({ ...configFor(server), jwksUrl: closed.url });
     expect((await unreachable.refusal(await server.sign())).reason).toBe('jwks_unavailable');
     expect(unreachable.lines.some((l) => l.startsWith('jwt auth: key set fetch failed'))).toBe(true);
+    for (const body of ['not json', '{"keys": "none"}', JSON.stringify({ keys: [{ kty: 'EC', kid: 'x'.repeat(300_000) }] })]) {
+      server.serveBody(body);
+      const garbled = setup(configFor(server));
+      expect((await garbled.refusal(await server.sign())).reason, body.slice(0, 20)).toBe('jwks_unavailable');
+      if (body.length > 256 * 1024) expect(garbled.lines.join('\n')).toContain('larger than 262144 bytes');
+    }
   });
 
   it('never logs the token', async () => {

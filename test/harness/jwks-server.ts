@@ -33,6 +33,8 @@ export interface JwksServer {
   rotate(options?: { keep?: boolean }): Promise<SigningKey>;
   /** failWith makes the server answer every request with this status; 200 restores it. */
   failWith(status: number): void;
+  /** serveBody makes the server answer 200 with this body instead of its key set; undefined restores it. */
+  serveBody(body: string | undefined): void;
   sign(options?: TokenOptions): Promise<string>;
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export function unsignedToken(claims: JWTPayload): string {
 export async function startJwksServer(options: { alg?: string; issuer?: string; audience?: string } = {}): Promise<JwksServer> {
   let served: SigningKey[] = [await newSigningKey(options.alg)];
   let status = 200;
+  let body: string | undefined;
   let hits = 0;
   const server: Server = createServer((request, response) => {
     hits++;
@@ -63,7 +66,7 @@ export async function startJwksServer(options: { alg?: string; issuer?: string; 
       response.writeHead(status, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served.map((k) => k.jwk) }));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(body ?? JSON.stringify({ keys: served.map((k) => k.jwk) }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
@@ -83,6 +86,9 @@ export async function startJwksServer(options: { alg?: string; issuer?: string; 
     },
     failWith: (next) => {
       status = next;
+    },
+    serveBody: (next) => {
+      body = next;
     },
     sign: async (t = {}) => {
       const key = t.key ?? current();
