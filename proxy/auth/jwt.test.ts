@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newSigningKey, startJwksServer, unsignedToken, type JwksServer } from '../../test/harness/jwks-server.ts';
-import type { JwtAuthConfig } from '../config/auth-jwt.ts';
+import Value from 'typebox/value';
+import { JwtAuthSchema, type JwtAuthConfig } from '../config/auth-jwt.ts';
 import { ProxyError } from '../errors.ts';
 import { callerLabel, createJwtAuthenticator, refusalReason } from './jwt.ts';
 import type { AuthLogger, Caller, CallerAuthenticator } from './types.ts';
@@ -16,22 +17,10 @@ interface Setup {
   refusal(token: string | IncomingHttpHeaders): Promise<{ error: ProxyError; reason: string | undefined }>;
 }
 
+/** configFor is the proxy's `auth.jwt` for `server`, with the schema's defaults and `overrides`. */
 function configFor(server: JwksServer, overrides: Partial<JwtAuthConfig> = {}): JwtAuthConfig {
-  return {
-    jwksUrl: server.url,
-    issuer: server.issuer,
-    audiences: [server.audience],
-    algorithms: ['RS256', 'ES256', 'EdDSA'],
-    clockSkewSeconds: 30,
-    maxTokenBytes: 8192,
-    callerClaim: 'sub',
-    callerLabel: 'hash',
-    allowedCallers: [],
-    jwksCacheSeconds: 300,
-    jwksRefetchCooldownSeconds: 30,
-    jwksTimeoutMs: 2000,
-    ...overrides,
-  };
+  const raw = { jwksUrl: server.url, issuer: server.issuer, audiences: [server.audience], jwksTimeoutMs: 2000, ...overrides };
+  return Value.Default(JwtAuthSchema, raw) as JwtAuthConfig;
 }
 
 function setup(config: JwtAuthConfig): Setup {
