@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import type { JwtAuthConfig } from '../config/auth-jwt.ts';
+import { OTHER_CALLERS, type JwtAuthConfig } from '../config/auth-jwt.ts';
 import { ProxyError } from '../errors.ts';
 import { presentedCredential, sha256 } from './credentials.ts';
 import { createRemoteJwks, JwksUnavailable, type RemoteJwks } from './jwks.ts';
@@ -78,7 +78,7 @@ const HASH_HEX_CHARS = 12;
  * never carries an unbounded, caller-chosen string.
  */
 export function callerLabel(value: string, config: Pick<JwtAuthConfig, 'callerLabel' | 'allowedCallers'>): string {
-  if (config.callerLabel === 'allow-list') return `jwt:${config.allowedCallers.includes(value) ? value : 'other'}`;
+  if (config.callerLabel === 'allow-list') return `jwt:${config.allowedCallers.includes(value) ? value : OTHER_CALLERS}`;
   return `jwt:${sha256(value).toString('hex').slice(0, HASH_HEX_CHARS)}`;
 }
 

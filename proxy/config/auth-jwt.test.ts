@@ -55,6 +55,9 @@ describe('auth.jwt configuration', () => {
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, callerLabel: 'allow-list' } })).toEqual([
       'auth.jwt.allowedCallers must name at least one caller when auth.jwt.callerLabel is allow-list',
     ]);
+    expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, callerLabel: 'allow-list', allowedCallers: ['a', 'other'] } })).toEqual([
+      'auth.jwt.allowedCallers must not name "other": it is the label of every caller not on the list',
+    ]);
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, allowedCallers: ['a'] } })).toEqual(['auth.jwt.allowedCallers is only allowed when auth.jwt.callerLabel is allow-list']);
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, jwksCacheSeconds: 60, jwksRefetchCooldownSeconds: 60 } })).toEqual([
       'auth.jwt.jwksRefetchCooldownSeconds must be less than auth.jwt.jwksCacheSeconds',

@@ -20,6 +20,9 @@ export const MAX_JWT_BYTES = 16_384;
 /** CALLER_VALUE_LENGTH bounds an allow-listed claim value, which becomes a metric label. */
 export const CALLER_VALUE_LENGTH = 128;
 
+/** OTHER_CALLERS labels (as `jwt:other`) every caller whose claim is not on an allow-list. */
+export const OTHER_CALLERS = 'other';
+
 /**
  * JwtAuthSchema is `auth.jwt`: how callers' JWTs are verified (RFC 7519) and how a caller is named.
  * Required when `auth.mode` is `jwt`.
@@ -54,6 +57,9 @@ export function jwtAuthProblems(auth: { readonly mode: string; readonly jwt?: Jw
   const problems: string[] = [];
   if (jwt.callerLabel === 'allow-list' && jwt.allowedCallers.length === 0) {
     problems.push('auth.jwt.allowedCallers must name at least one caller when auth.jwt.callerLabel is allow-list');
+  }
+  if (jwt.allowedCallers.includes(OTHER_CALLERS)) {
+    problems.push(`auth.jwt.allowedCallers must not name "${OTHER_CALLERS}": it is the label of every caller not on the list`);
   }
   if (jwt.callerLabel === 'hash' && jwt.allowedCallers.length > 0) {
     problems.push('auth.jwt.allowedCallers is only allowed when auth.jwt.callerLabel is allow-list');

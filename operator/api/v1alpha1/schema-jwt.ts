@@ -1,4 +1,4 @@
-import { CALLER_VALUE_LENGTH, DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, MAX_JWT_BYTES } from '../../../proxy/config/auth-jwt.ts';
+import { CALLER_VALUE_LENGTH, DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, MAX_JWT_BYTES, OTHER_CALLERS } from '../../../proxy/config/auth-jwt.ts';
 import type { JSONSchemaProps } from './json-schema.ts';
 import { HTTP_URL_SCHEMA } from './schema-attestation.ts';
 
@@ -77,7 +77,11 @@ export const jwtCallersSchema = {
       type: 'array',
       maxItems: 256,
       'x-kubernetes-list-type': 'set',
-      items: { description: 'A value of the caller claim.', ...CLAIM_VALUE },
+      items: {
+        description: 'A value of the caller claim.',
+        ...CLAIM_VALUE,
+        'x-kubernetes-validations': [{ rule: `self != '${OTHER_CALLERS}'`, message: `must not be "${OTHER_CALLERS}", the label of every caller not on the list` }],
+      },
     },
   },
   'x-kubernetes-validations': [

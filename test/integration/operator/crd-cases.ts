@@ -58,6 +58,7 @@ const JWT_REFUSED: readonly RefusedCase[] = [
   { title: 'a jwt block without jwt auth', spec: tinfoil({ callers: { auth: 'none', jwt: JWT } }), field: 'spec.callers.jwt', says: 'Forbidden' },
   { title: 'jwt alg none', spec: jwtCallers({ algorithms: ['none'] }), field: 'spec.callers.jwt.algorithms[0]', says: 'Unsupported value: "none"' },
   { title: 'an http jwksUrl with Verified trust', spec: jwtCallers({ jwksUrl: 'http://login.example.com/keys' }), field: 'spec.callers.jwt.jwksUrl', says: 'must use https unless attestation.trust is Development' },
+  { title: 'a jwt allow-list naming other', spec: jwtCallers({ callerLabel: 'allow-list', allowedCallers: ['billing', 'other'] }), field: 'spec.callers.jwt.allowedCallers[1]', says: 'must not be "other"' },
   { title: 'a jwt allow-list without callers', spec: jwtCallers({ callerLabel: 'allow-list' }), field: 'spec.callers.jwt.allowedCallers', says: 'Required value' },
 ];
 
