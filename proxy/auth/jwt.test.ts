@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newSigningKey, startJwksServer, unsignedToken, type JwksServer } from '../../test/harness/jwks-server.ts';
+import { SignJWT } from 'jose';
 import Value from 'typebox/value';
 import { JwtAuthSchema, type JwtAuthConfig } from '../config/auth-jwt.ts';
 import { ProxyError } from '../errors.ts';
@@ -114,6 +115,11 @@ describe('JWT callers verified against a JWKS', () => {
     expect(none.error.status).toBe(401);
     const rsa = await newSigningKey('RS256');
     expect((await s.refusal(await server.sign({ key: rsa }))).reason).toBe('algorithm');
+    // Algorithm confusion: an HMAC token keyed with the issuer's public key (RFC 8725 §2.1).
+    const hmac = await new SignJWT({ iss: server.issuer, aud: server.audience, sub: 'caller-1', exp: now + 600 })
+      .setProtectedHeader({ alg: 'HS256', kid: server.current().kid })
+      .sign(new TextEncoder().encode(JSON.stringify(server.current().jwk)));
+    expect((await s.refusal(hmac)).reason).toBe('algorithm');
     expect(server.hits()).toBe(before);
   });
 
