@@ -56,11 +56,14 @@ function portOf(url: string | undefined): number | undefined {
  * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
  * used from its namespace, ARCHITECTURE.md §4); the metrics port is open to scrapers anywhere.
  * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
- * Egress is limited to DNS, the upstream's and the attestation service's ports, and the API server
- * (TokenReview); destinations outside the cluster cannot be named by address.
+ * Egress is limited to DNS, the upstream's and the attestation service's ports, the API server
+ * (TokenReview) and, for JWT callers, the issuer's key set; destinations outside the cluster cannot
+ * be named by address.
  */
 export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServerPorts: readonly number[] }): V1NetworkPolicy {
-  const tcp = [portOf(upstreamUrl(endpoint.spec)), portOf(endpoint.spec.attestation.bundleUrl), ...options.apiServerPorts]
+  const { spec } = endpoint;
+  const jwks = spec.callers.auth === 'jwt' ? spec.callers.jwt?.jwksUrl : undefined;
+  const tcp = [portOf(upstreamUrl(spec)), portOf(spec.attestation.bundleUrl), portOf(jwks), ...options.apiServerPorts]
     .filter((p): p is number => p !== undefined)
     .filter((p, i, all) => all.indexOf(p) === i)
     .sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { CONFIG_API_VERSION } from '../../proxy/config/schema.ts';
 import { durationSeconds, priceMicros, upstreamUrl } from '../api/v1alpha1/values.ts';
-import type { InferenceEndpoint, ModelPrice } from '../api/v1alpha1/types.ts';
+import type { InferenceEndpoint, JwtCallersSpec, ModelPrice } from '../api/v1alpha1/types.ts';
 import { endpointName, endpointNamespace } from './names.ts';
 
 /** Where the proxy container finds its files; the Deployment and the sidecar mount them there. */
@@ -52,6 +52,22 @@ function micros(price: ModelPrice): { inputPerMillion: number; cachedInputPerMil
   };
 }
 
+/** jwtAuth renders `spec.callers.jwt` as the proxy's `auth.jwt`; the key set's cache and refetch timing keep the proxy's defaults. */
+function jwtAuth(jwt: JwtCallersSpec): Record<string, unknown> {
+  return {
+    jwksUrl: jwt.jwksUrl,
+    issuer: jwt.issuer,
+    audiences: [...jwt.audiences],
+    algorithms: [...jwt.algorithms],
+    clockSkewSeconds: jwt.clockSkewSeconds,
+    ...(jwt.maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds: jwt.maxTokenAgeSeconds } : {}),
+    maxTokenBytes: jwt.maxTokenBytes,
+    callerClaim: jwt.callerClaim,
+    callerLabel: jwt.callerLabel,
+    allowedCallers: [...(jwt.allowedCallers ?? [])],
+  };
+}
+
 function listeners(options: ProxyConfigOptions): { listen: { host: string; port: number }; admin: { host: string; port: number } } {
   const ports = options.ports ?? PROXY_PORTS;
   return { listen: { host: options.listenHost, port: ports.api }, admin: { host: '0.0.0.0', port: ports.admin } };
@@ -64,6 +80,7 @@ function callerAuth(endpoint: InferenceEndpoint, options: ProxyConfigOptions): R
     mode: callers.auth,
     audiences: [...(callers.audiences ?? [])],
     ...(callers.auth === 'static-keys' ? { staticKeysFile: PROXY_PATHS.callerKeysDir } : {}),
+    ...(callers.auth === 'jwt' && callers.jwt ? { jwt: jwtAuth(callers.jwt) } : {}),
   };
 }
 

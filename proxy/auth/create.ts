@@ -1,4 +1,5 @@
 import type { ProxyConfig } from '../config/schema.ts';
+import { createJwtAuthenticator } from './jwt.ts';
 import { createServiceAccountAuthenticator } from './serviceaccount.ts';
 import { createStaticKeysAuthenticator } from './static-keys.ts';
 import type { AuthDeps, Caller, CallerAuthenticator } from './types.ts';
@@ -16,8 +17,8 @@ export function anonymousAuthenticator(): CallerAuthenticator {
 
 /**
  * createAuthenticator builds the authenticator for `auth.mode`. It fails at start, naming the
- * option, when the mode cannot work: static keys that cannot be read, or `serviceaccount` without
- * audiences or a TokenReview client.
+ * option, when the mode cannot work: static keys that cannot be read, `serviceaccount` without
+ * audiences or a TokenReview client, or `jwt` without its `auth.jwt` block.
  */
 export async function createAuthenticator(config: ProxyConfig['auth'], deps: AuthDeps): Promise<CallerAuthenticator> {
   switch (config.mode) {
@@ -32,5 +33,8 @@ export async function createAuthenticator(config: ProxyConfig['auth'], deps: Aut
         { audiences: config.audiences, cacheSeconds: config.tokenReviewCacheSeconds },
         { tokenReview: deps.tokenReview, logger: deps.logger, now: () => deps.now() },
       );
+    case 'jwt':
+      if (config.jwt === undefined) throw new Error('auth.jwt is required when auth.mode is jwt');
+      return createJwtAuthenticator(config.jwt, { logger: deps.logger, now: () => deps.now() });
   }
 }

@@ -5,8 +5,8 @@ export type CallerKind = 'anonymous' | 'serviceaccount' | 'static-key' | 'jwt';
 
 /**
  * Caller is an authenticated caller. `label` is bounded and privacy-preserving, fit for a metric
- * label and a log line: `serviceaccount:<namespace>/<name>`, `key:<key id>`, `anonymous`; never a
- * token or key.
+ * label and a log line: `serviceaccount:<namespace>/<name>`, `key:<key id>`, `jwt:<bounded claim
+ * label>`, `anonymous`; never a token or key.
  */
 export interface Caller {
   readonly kind: CallerKind;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { jwtAuthProblems } from './auth-jwt.ts';
 import { ConfigSchema, TINFOIL_UPSTREAM_URL, type ProxyConfig } from './schema.ts';
 
 /** ConfigError is an invalid configuration; its message names every offending option. */
@@ -83,7 +84,11 @@ const isLoopback = (hostname: string): boolean => hostname === 'localhost' || ho
 
 function urlProblems(c: ProxyConfig): string[] {
   const development = c.attestation.trust === 'Development';
-  const urls = [['provider.upstreamUrl', c.provider.upstreamUrl], ['attestation.bundleUrl', c.attestation.bundleUrl]] as const;
+  const urls = [
+    ['provider.upstreamUrl', c.provider.upstreamUrl],
+    ['attestation.bundleUrl', c.attestation.bundleUrl],
+    ['auth.jwt.jwksUrl', c.auth.jwt?.jwksUrl],
+  ] as const;
   return urls.flatMap(([name, url]) => {
     if (url === undefined) return [];
     const { protocol, hostname } = new URL(url);
@@ -98,7 +103,7 @@ function urlProblems(c: ProxyConfig): string[] {
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
 function semanticProblems(c: ProxyConfig): string[] {
-  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c)];
+  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...jwtAuthProblems(c.auth)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }

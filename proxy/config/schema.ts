@@ -1,4 +1,5 @@
 import Type, { type TInteger } from 'typebox';
+import { JwtAuthSchema } from './auth-jwt.ts';
 
 /**
  * The proxy's configuration schema, version `proxy.attested.dev/v1alpha1`. It is the contract
@@ -67,10 +68,11 @@ export const ConfigSchema = Type.Object(
     ),
     auth: Type.Object(
       {
-        mode: Type.Union([Type.Literal('none'), Type.Literal('serviceaccount'), Type.Literal('static-keys')], { default: 'none' }),
+        mode: Type.Union([Type.Literal('none'), Type.Literal('serviceaccount'), Type.Literal('static-keys'), Type.Literal('jwt')], { default: 'none' }),
         audiences: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
         tokenReviewCacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
         staticKeysFile: Type.Optional(Type.String({ minLength: 1 })),
+        jwt: Type.Optional(JwtAuthSchema),
       },
       { additionalProperties: false, default: {} },
     ),

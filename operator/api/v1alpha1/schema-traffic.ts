@@ -1,5 +1,6 @@
 import { defaultsOf, type JSONSchemaProps } from './json-schema.ts';
 import { CURRENCY_PATTERN, PRICE_PATTERN } from './patterns.ts';
+import { jwtCallersSchema } from './schema-jwt.ts';
 
 const MODEL_NAME = { type: 'string', minLength: 1, maxLength: 253 } as const satisfies JSONSchemaProps;
 
@@ -65,9 +66,9 @@ const callerProperties = {
     description:
       'How callers authenticate. "none" (default): anyone who can reach the proxy. "serviceaccount": a projected ' +
       'ServiceAccount token whose audience is in audiences, checked with a TokenReview. "static-keys": a bearer key ' +
-      'from the Secret named by staticKeysSecretRef.',
+      'from the Secret named by staticKeysSecretRef. "jwt": a bearer JWT from the issuer described by jwt.',
     type: 'string',
-    enum: ['none', 'serviceaccount', 'static-keys'],
+    enum: ['none', 'serviceaccount', 'static-keys', 'jwt'],
     default: 'none',
   },
   audiences: {
@@ -87,6 +88,7 @@ const callerProperties = {
     required: ['name'],
     properties: { name: { description: 'The Secret\'s name.', type: 'string', minLength: 1, maxLength: 253 } },
   },
+  jwt: jwtCallersSchema,
 } as const satisfies Record<string, JSONSchemaProps>;
 
 /** callersSchema is `spec.callers`: how the proxy authenticates the clients calling it. */
@@ -118,6 +120,18 @@ export const callersSchema = {
       rule: "self.auth == 'static-keys' || !has(self.staticKeysSecretRef)",
       message: 'staticKeysSecretRef is allowed only when auth is static-keys',
       fieldPath: '.staticKeysSecretRef',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: "self.auth != 'jwt' || has(self.jwt)",
+      message: 'jwt (with jwksUrl, issuer and audiences) is required when auth is jwt',
+      fieldPath: '.jwt',
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: "self.auth == 'jwt' || !has(self.jwt)",
+      message: 'jwt is allowed only when auth is jwt',
+      fieldPath: '.jwt',
       reason: 'FieldValueForbidden',
     },
   ],

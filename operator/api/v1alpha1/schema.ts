@@ -29,6 +29,11 @@ const specRules = [
     message: 'upstream.url must use https unless attestation.trust is Development',
     fieldPath: '.upstream.url',
   },
+  {
+    rule: "!has(self.callers) || !has(self.callers.jwt) || !self.callers.jwt.jwksUrl.startsWith('http://') || self.attestation.trust == 'Development'",
+    message: 'callers.jwt.jwksUrl must use https unless attestation.trust is Development',
+    fieldPath: '.callers.jwt.jwksUrl',
+  },
 ] as const;
 
 /** specSchema is `spec`, the desired state of an InferenceEndpoint. */

@@ -1,4 +1,5 @@
 import type { V1Affinity, V1ObjectMeta, V1TopologySpreadConstraint } from '@kubernetes/client-node';
+import type { JwtAlgorithm } from '../../../proxy/config/auth-jwt.ts';
 
 /** GROUP is the API group of the attested inference resources. */
 export const GROUP = 'inference.attested.dev';
@@ -28,7 +29,7 @@ export type TrustMode = 'Verified' | 'Development';
 /** AttestationPolicy says which verified releases the proxies accept (ARCHITECTURE.md §1). */
 export type AttestationPolicy = 'Follow' | 'Pin';
 /** CallerAuth is how the proxy authenticates the clients that call it. */
-export type CallerAuth = 'none' | 'serviceaccount' | 'static-keys';
+export type CallerAuth = 'none' | 'serviceaccount' | 'static-keys' | 'jwt';
 /** LogLevel is the proxy's pino log level. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** Quantity is a Kubernetes resource quantity, as a string (`128Mi`) or a number. */
@@ -82,11 +83,26 @@ export interface PricesSpec {
   readonly default?: ModelPrice;
 }
 
+/** JwtCallersSpec is how JWT callers are verified and labelled (`spec.callers.jwt`). */
+export interface JwtCallersSpec {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly clockSkewSeconds: number;
+  readonly maxTokenAgeSeconds?: number;
+  readonly maxTokenBytes: number;
+  readonly callerClaim: string;
+  readonly callerLabel: 'hash' | 'allow-list';
+  readonly allowedCallers?: readonly string[];
+}
+
 /** CallersSpec says who may call the proxy. */
 export interface CallersSpec {
   readonly auth: CallerAuth;
   readonly audiences?: readonly string[];
   readonly staticKeysSecretRef?: SecretRef;
+  readonly jwt?: JwtCallersSpec;
 }
 
 /** RateLimitsSpec is the token-bucket limit applied to each caller. */

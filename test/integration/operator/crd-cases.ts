@@ -43,6 +43,25 @@ export const DEVELOPMENT_PUBLIC_KEY = generateKeyPairSync('ed25519').publicKey.e
 const openai = { provider: 'openai-compatible', apiKeySecretRef: { name: 'k' } };
 const tinfoil = (extra: Spec): Spec => ({ ...MINIMAL_TINFOIL, ...extra });
 
+const JWT = { jwksUrl: 'https://login.example.com/.well-known/jwks.json', issuer: 'https://login.example.com', audiences: ['inference'] };
+const jwtCallers = (jwt: Spec): Spec => tinfoil({ callers: { auth: 'jwt', jwt: { ...JWT, ...jwt } } });
+
+const JWT_ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[] = [
+  { title: 'jwt auth with its issuer', spec: jwtCallers({}) },
+  { title: 'jwt auth with an allow-list and every option', spec: jwtCallers({ algorithms: ['ES256'], clockSkewSeconds: 5, maxTokenAgeSeconds: 3600, maxTokenBytes: 4096, callerClaim: 'client_id', callerLabel: 'allow-list', allowedCallers: ['billing'] }) },
+];
+
+const JWT_REFUSED: readonly RefusedCase[] = [
+  { title: 'jwt auth without its jwt block', spec: tinfoil({ callers: { auth: 'jwt' } }), field: 'spec.callers.jwt', says: 'Required value' },
+  { title: 'jwt auth without an issuer', spec: tinfoil({ callers: { auth: 'jwt', jwt: { jwksUrl: JWT.jwksUrl, audiences: ['a'] } } }), field: 'spec.callers.jwt.issuer', says: 'Required value' },
+  { title: 'jwt auth without a jwksUrl', spec: tinfoil({ callers: { auth: 'jwt', jwt: { issuer: JWT.issuer, audiences: ['a'] } } }), field: 'spec.callers.jwt.jwksUrl', says: 'Required value' },
+  { title: 'a jwt block without jwt auth', spec: tinfoil({ callers: { auth: 'none', jwt: JWT } }), field: 'spec.callers.jwt', says: 'Forbidden' },
+  { title: 'jwt alg none', spec: jwtCallers({ algorithms: ['none'] }), field: 'spec.callers.jwt.algorithms[0]', says: 'Unsupported value: "none"' },
+  { title: 'an http jwksUrl with Verified trust', spec: jwtCallers({ jwksUrl: 'http://login.example.com/keys' }), field: 'spec.callers.jwt.jwksUrl', says: 'must use https unless attestation.trust is Development' },
+  { title: 'a jwt allow-list naming other', spec: jwtCallers({ callerLabel: 'allow-list', allowedCallers: ['billing', 'other'] }), field: 'spec.callers.jwt.allowedCallers[1]', says: 'must not be "other"' },
+  { title: 'a jwt allow-list without callers', spec: jwtCallers({ callerLabel: 'allow-list' }), field: 'spec.callers.jwt.allowedCallers', says: 'Required value' },
+];
+
 /** ACCEPTED are valid specs beyond the minimal one, each exercising the allowed side of a rule. */
 export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[] = [
   { title: 'openai-compatible, acknowledged, with a URL', spec: { ...openai, acknowledgeUnattested: true, upstream: { url: 'https://llm.example.com' } } },
@@ -55,6 +74,7 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
     }),
   },
   { title: 'serviceaccount auth with an audience', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'] } }) },
+  ...JWT_ACCEPTED,
   { title: 'static-keys with its Secret', spec: tinfoil({ callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'keys' } } }) },
   {
     title: 'prices, limits, proxy resources and pod-template overrides',
@@ -89,6 +109,7 @@ export const REFUSED: readonly RefusedCase[] = [
   { title: 'a price with a currency sign', spec: tinfoil({ prices: { default: { input: '$1', output: '1' } } }), field: 'spec.prices.default.input', says: 'should match' },
   { title: 'a lowercase currency', spec: tinfoil({ prices: { currency: 'usd' } }), field: 'spec.prices.currency', says: 'should match' },
   { title: 'serviceaccount auth without audiences', spec: tinfoil({ callers: { auth: 'serviceaccount' } }), field: 'spec.callers.audiences', says: 'Required value' },
+  ...JWT_REFUSED,
   { title: 'static-keys without a Secret', spec: tinfoil({ callers: { auth: 'static-keys' } }), field: 'spec.callers.staticKeysSecretRef', says: 'Required value' },
   { title: 'a burst without its rate', spec: tinfoil({ rateLimits: { burstTokens: 10 } }), field: 'spec.rateLimits.burstTokens', says: 'requires tokensPerMinute' },
   { title: 'an unknown provider', spec: { ...MINIMAL_TINFOIL, provider: 'azure' }, field: 'spec.provider', says: 'Unsupported value: "azure"' },
