@@ -1,5 +1,5 @@
 import type { V1MutatingWebhook, V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
-import { ANNOTATION_INJECT, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY, PROXY_APP_NAME } from '../resources/names.ts';
+import { ANNOTATION_INJECT, LABEL_INJECTION, LABEL_NAME, PROXY_APP_NAME } from '../resources/names.ts';
 import { MUTATE_PODS_PATH } from './server.ts';
 
 /** WebhookClient is how the API server reaches the webhook: the operator's Service, or a URL (local testing). */
@@ -65,7 +65,10 @@ export function webhookConfigurationFor(options: WebhookConfigurationOptions, ca
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: options.name, labels: { [LABEL_MANAGED_BY]: MANAGED_BY } },
+    // No labels: whoever installed the configuration owns them. Helm deletes only objects that still
+    // carry its own `app.kubernetes.io/managed-by: Helm`; a label applied here would orphan the
+    // configuration (failurePolicy Fail, pointing at nothing) on `helm uninstall`.
+    metadata: { name: options.name },
     webhooks: [
       webhook('namespaces.sidecar.inference.attested.dev', options, caBundle, true),
       webhook('pods.sidecar.inference.attested.dev', options, caBundle, false),

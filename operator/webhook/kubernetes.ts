@@ -32,10 +32,14 @@ function fromSecret(secret: V1Secret): WebhookCertificates | undefined {
  */
 export function secretStore(kc: KubeConfig, namespace: string, name: string): CertificateStore {
   const core = kc.makeApiClient(CoreV1Api);
+  // The labels and annotations of the Secret as last read: a replace keeps them, so a Secret the
+  // chart made stays Helm's (Helm deletes only what carries its managed-by label and annotations).
+  let owner: Pick<V1ObjectMeta, 'labels' | 'annotations'> = { labels: { [LABEL_MANAGED_BY]: MANAGED_BY } };
   return {
     async read(): Promise<StoredCertificates> {
       try {
         const secret = await core.readNamespacedSecret({ namespace, name });
+        owner = { ...(secret.metadata?.labels ? { labels: secret.metadata.labels } : {}), ...(secret.metadata?.annotations ? { annotations: secret.metadata.annotations } : {}) };
         const certificates = fromSecret(secret);
         return { ...(certificates ? { certificates } : {}), ...(secret.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) };
       } catch (error) {
@@ -50,7 +54,7 @@ export function secretStore(kc: KubeConfig, namespace: string, name: string): Ce
         // Opaque, as the chart creates it: the type of a Secret cannot change, and this one holds
         // the CA's key and bundle beside the serving pair.
         type: 'Opaque',
-        metadata: { name, namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY }, ...(resourceVersion ? { resourceVersion } : {}) },
+        metadata: { name, namespace, ...owner, ...(resourceVersion ? { resourceVersion } : {}) },
         data: {
           [KEYS.tlsCert]: b64(c.serving.certPem), [KEYS.tlsKey]: b64(c.serving.keyPem),
           [KEYS.caCert]: b64(c.ca.certPem), [KEYS.caKey]: b64(c.ca.keyPem),

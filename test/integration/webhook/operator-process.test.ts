@@ -33,8 +33,10 @@ describe('the operator process serves the webhook when given --webhook-url', () 
 
   it('injects pods, counts them on /metrics and records Events, with its certificate in its own namespace', async () => {
     const port = await freePort();
-    // The chart creates the Secret empty; the operator fills it in (it has no `create` on Secrets there).
-    await cluster.core.createNamespacedSecret({ namespace: system.name, body: { metadata: { name: 'attested-inference-webhook-tls' }, type: 'Opaque' } });
+    // The chart creates the Secret empty; the operator fills it in (it has no `create` on Secrets
+    // there) and keeps Helm's label and annotations, without which `helm uninstall` leaves it behind.
+    const helmOwned = { labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'aio', 'meta.helm.sh/release-namespace': system.name } };
+    await cluster.core.createNamespacedSecret({ namespace: system.name, body: { metadata: { name: 'attested-inference-webhook-tls', ...helmOwned }, type: 'Opaque' } });
     operator = await startOperatorProcess({
       kubeconfig: cluster.kubeconfigPath,
       logDir,
@@ -49,6 +51,7 @@ describe('the operator process serves the webhook when given --webhook-url', () 
     const secret = await cluster.core.readNamespacedSecret({ namespace: system.name, name: 'attested-inference-webhook-tls' });
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca-bundle.crt', 'ca-created-at', 'ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
     expect(secret.type).toBe('Opaque');
+    expect(secret.metadata).toMatchObject(helmOwned);
     const metrics = await (await fetch(`${operator.probeUrl}/metrics`)).text();
     expect(metrics).toMatch(/attested_inference_webhook_injections_total\{result="injected",reason="injected"\} [1-9]/);
     const events = cluster.kc.makeApiClient(EventsV1Api);
