@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { collectLogs } from './harness/failure-logs.ts';
 import { imagePullEvents } from './harness/endpoints.ts';
 import { e2e } from './harness/kube.ts';
-import { deploySimulator } from './harness/world.ts';
+import { deploySimulator, stopOpenLoops } from './harness/world.ts';
 import type { World } from './harness/world-state.ts';
 import { attestationScenario } from './scenarios/attestation.ts';
 import { endpointScenario } from './scenarios/endpoint.ts';
@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterEach(async (context) => {
   const result = context.task.result;
   if (result?.state !== 'fail') return;
+  await stopOpenLoops();
   const dir = join(logsRoot, context.task.name.replace(/[^a-zA-Z0-9]+/g, '-').slice(0, 60));
   await collectLogs(world.k, dir, inject('e2eCluster') === 'kind').catch((error: unknown) => console.error(`collecting logs failed: ${String(error)}`));
   for (const error of result.errors ?? []) error.message = `${error.message}\n(logs of this failure: ${dir})`;

@@ -21,12 +21,17 @@ export function endpointManifest(name: string, namespace: string, publicKeyPem: 
   };
 }
 
+/**
+ * keySecret is the provider key Secret. `data`, not `stringData`: server-side apply does not
+ * update a Secret from a changed `stringData`.
+ */
+export function keySecret(namespace: string, key: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'provider-key', namespace }, data: { 'api-key': Buffer.from(key).toString('base64') } };
+}
+
 /** namespaceWithKey creates a namespace holding the provider key Secret. */
 export async function namespaceWithKey(k: E2e, namespace: string, key: string, labels: Record<string, string> = {}): Promise<void> {
-  await k.apply([
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'provider-key', namespace }, stringData: { 'api-key': key } },
-  ]);
+  await k.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } }, keySecret(namespace, key)]);
 }
 
 /** EndpointObject is an InferenceEndpoint as read back. */

@@ -151,6 +151,9 @@ export interface LoopResult {
   readonly errors: unknown[];
 }
 
+/** openLoops are loops still running in client pods, stopped by `stopOpenLoops` after a failure. */
+const openLoops = new Map<string, () => Promise<unknown>>();
+
 /**
  * startLoop streams completions back to back from the client pod (retries off) until `stop` is
  * called (it drops a file the loop watches) and resolves with the loop's counts.
@@ -158,12 +161,22 @@ export interface LoopResult {
 export function startLoop(k: E2e, namespace: string, baseUrl: string, id: string): { stop: () => Promise<LoopResult> } {
   const stopFile = `/tmp/stop-${id}`;
   const running = k.kubectl(['-n', namespace, 'exec', 'client', '--', '/nodejs/bin/node', HELPER_CLIENT, 'loop', '--base-url', baseUrl, '--stop-file', stopFile, '--duration-ms', '600000']);
+  const signal = (): Promise<string> => k.run(['-n', namespace, 'exec', 'client', '--', '/nodejs/bin/node', '-e', `require('node:fs').writeFileSync(${JSON.stringify(stopFile)}, '')`]);
+  openLoops.set(id, signal);
   return {
     stop: async () => {
-      await k.run(['-n', namespace, 'exec', 'client', '--', '/nodejs/bin/node', '-e', `require('node:fs').writeFileSync(${JSON.stringify(stopFile)}, '')`]);
+      openLoops.delete(id);
+      await signal();
       const result = await running;
       if (result.code !== 0) throw new Error(`the client loop failed (exit ${String(result.code)}): ${result.stderr}`);
       return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as LoopResult;
     },
   };
+}
+
+/** stopOpenLoops ends the loops a failed test left running, so they do not load later scenarios. */
+export async function stopOpenLoops(): Promise<void> {
+  const signals = [...openLoops.values()];
+  openLoops.clear();
+  await Promise.allSettled(signals.map((signal) => signal()));
 }

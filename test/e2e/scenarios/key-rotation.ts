@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { keySecret } from '../harness/endpoints.ts';
 import { eventually, podsOf } from '../harness/kube.ts';
 import { clientChat, INFERENCE_PATHS, simulator, simulatorRequests, startLoop } from '../harness/world.ts';
 import { APP_NS, CHAT, proxyDeployment, CHAT_URL, type World } from '../harness/world-state.ts';
@@ -22,7 +23,7 @@ export function keyRotationScenario(world: World): void {
       expect((await clientChat(k, APP_NS, CHAT_URL)).error).toBeUndefined();
       expect(await keysSeen(world)).toEqual([FIRST_KEY]);
       const loop = startLoop(k, APP_NS, CHAT_URL, 'rotation');
-      await k.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'provider-key', namespace: APP_NS }, stringData: { 'api-key': SECOND_KEY } }]);
+      await k.apply([keySecret(APP_NS, SECOND_KEY)]);
       // kubelet refreshes the mounted Secret; each proxy reloads the file. Both pods must switch.
       await eventually('both proxy pods to send the new key', async () => {
         await simulator(k, 'DELETE', 'requests');
