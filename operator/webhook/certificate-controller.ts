@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isConflict } from '../controller/api-errors.ts';
 import type { KeyPairPem } from '../tls/pki.ts';
 import { DEFAULT_ROTATION, rotate, type Force, type RotationPolicy, type ServingIdentity, type WebhookCertificates } from './certificates.ts';
 
@@ -86,12 +87,18 @@ export class CertificateController {
     }, this.#options.intervalMs ?? 60_000);
   }
 
-  async #step(force: Force | undefined, publish: boolean): Promise<WebhookCertificates> {
+  async #step(force: Force | undefined, publish: boolean, attempt = 0): Promise<WebhookCertificates> {
     const stored = await this.#deps.store.read();
     const now = this.#deps.now?.() ?? new Date();
     const { next, changed } = await rotate(stored.certificates, { now, policy: this.#policy, identity: this.#options.identity, ...(force ? { force } : {}) });
     if (changed) {
-      await this.#deps.store.write(next, stored.resourceVersion);
+      try {
+        await this.#deps.store.write(next, stored.resourceVersion);
+      } catch (error) {
+        // Another replica wrote first (replicas start together): read and use its certificates.
+        if (isConflict(error) && attempt < 3) return this.#step(undefined, publish, attempt + 1);
+        throw error;
+      }
       this.#deps.logger.info({ force, bundle: next.bundle.length }, 'webhook certificates rotated');
     }
     const bundle = next.bundle.join('\n');
