@@ -1,8 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CertificateController, type CertificateStore, type StoredCertificates } from './certificate-controller.ts';
-import { rotate, type WebhookCertificates } from './certificates.ts';
-import { DEFAULT_ROTATION } from './certificates.ts';
+import { DEFAULT_ROTATION, rotate, type WebhookCertificates } from './certificates.ts';
 
 const identity = { dnsNames: ['injector.system.svc'], ipAddresses: [] };
 
