@@ -65,6 +65,21 @@ function podAnnotations(existing: Record<string, string> | undefined): Record<st
   return { ...annotations, 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(SIDECAR_PORTS.admin), 'prometheus.io/path': '/metrics' };
 }
 
+/** DEFAULT_GRACE_SECONDS is Kubernetes' terminationGracePeriodSeconds when a pod sets none. */
+const DEFAULT_GRACE_SECONDS = 30;
+
+/**
+ * fitPreStop shortens the sidecar's preStop sleep to fit the pod's grace period: the API server
+ * refuses a sleep that is not shorter than terminationGracePeriodSeconds, and a pod that asked for
+ * a short grace period wants a quick exit more than a drain delay.
+ */
+function fitPreStop(container: V1Container, graceSeconds: number): void {
+  const seconds = container.lifecycle?.preStop?.sleep?.seconds;
+  if (seconds === undefined || seconds < graceSeconds) return;
+  if (graceSeconds <= 1) delete container.lifecycle;
+  else container.lifecycle = { preStop: { sleep: { seconds: graceSeconds - 1 } } };
+}
+
 /**
  * injectSidecar returns a mutated copy of `pod`: the sidecar first among the init containers (so
  * app init containers can use it too), its volumes, OPENAI_BASE_URL and a placeholder
@@ -75,7 +90,9 @@ function podAnnotations(existing: Record<string, string> | undefined): Record<st
 export function injectSidecar(pod: V1Pod, endpoint: InferenceEndpoint, options: SidecarOptions): V1Pod {
   const copy = structuredClone(pod);
   copy.spec ??= { containers: [] };
-  copy.spec.initContainers = [sidecarContainer(endpoint, options), ...(copy.spec.initContainers ?? [])];
+  const sidecar = sidecarContainer(endpoint, options);
+  fitPreStop(sidecar, copy.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS);
+  copy.spec.initContainers = [sidecar, ...(copy.spec.initContainers ?? [])];
   copy.spec.volumes = [...(copy.spec.volumes ?? []), ...sidecarVolumes(endpoint)];
   copy.spec.containers.forEach(setDefaultEnv);
   copy.metadata ??= {};
