@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../harness/kube.ts';
 import { RELEASE, RELEASE_NAMESPACE } from '../harness/world.ts';
 import { APP_NS, CHAT, type World } from '../harness/world-state.ts';
 
@@ -18,7 +19,8 @@ export function uninstallScenario(world: World): void {
         expect((await k.kubectl(['get', kind, name])).stderr).toContain('NotFound');
       }
       expect((await k.kubectl(['-n', RELEASE_NAMESPACE, 'get', 'secret', 'attested-inference-webhook-tls'])).stderr).toContain('NotFound');
-      expect((await k.run(['-n', RELEASE_NAMESPACE, 'get', 'pods', '-o', 'name'])).trim()).toBe('');
+      // The operator pods go with their Deployment (garbage collection, after their grace period).
+      await eventually('the operator pods to be gone', async () => ((await k.run(['-n', RELEASE_NAMESPACE, 'get', 'pods', '-o', 'name'])).trim() === '' ? true : undefined), { timeoutMs: 90_000 });
       // What the chart documents it keeps: the CRD, hence the endpoints and the proxies they own,
       // and the leader Lease the operator wrote at run time (it goes with the namespace).
       expect((await k.run(['get', 'crd', 'inferenceendpoints.inference.attested.dev', '-o', 'name'])).trim()).not.toBe('');
