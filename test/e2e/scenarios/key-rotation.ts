@@ -7,9 +7,15 @@ import { CHAT_SELECTOR, FIRST_KEY } from './endpoint.ts';
 
 const SECOND_KEY = 'sk-e2e-second-provider-key';
 
-/** keysSeen are the provider keys of the inference requests the simulator saw. */
+/**
+ * keysSeen are the provider keys of the inference requests that came from this namespace's
+ * proxies (the only ones holding either key: the sidecar scenario's app still calls with its own).
+ */
 async function keysSeen(world: World): Promise<string[]> {
-  return (await simulatorRequests(world.k)).filter((r) => INFERENCE_PATHS.includes(r.path)).map((r) => (r.headers.authorization ?? '').replace(/^Bearer /, ''));
+  return (await simulatorRequests(world.k))
+    .filter((r) => INFERENCE_PATHS.includes(r.path))
+    .map((r) => (r.headers.authorization ?? '').replace(/^Bearer /, ''))
+    .filter((key) => key === FIRST_KEY || key === SECOND_KEY);
 }
 
 /** Scenario 5: a new provider key in the Secret is used without a restart and without a failed request. */

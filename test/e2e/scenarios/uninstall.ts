@@ -13,14 +13,14 @@ export function uninstallScenario(world: World): void {
       const result = await k.helm(['uninstall', RELEASE, '--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '3m']);
       expect(result.code, result.stderr).toBe(0);
       const instance = `app.kubernetes.io/instance=${RELEASE}`;
+      // The operator pods go with their Deployment (garbage collection, after their grace period).
+      await eventually('the operator pods to be gone', async () => ((await k.run(['-n', RELEASE_NAMESPACE, 'get', 'pods', '-o', 'name'])).trim() === '' ? true : undefined), { timeoutMs: 90_000 });
       expect((await k.run(['get', CLUSTER_KINDS, '-l', instance, '-o', 'name'])).trim()).toBe('');
       expect((await k.run(['-n', RELEASE_NAMESPACE, 'get', 'all,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets,networkpolicies', '-l', instance, '-o', 'name'])).trim()).toBe('');
       for (const [kind, name] of [['clusterrole', 'attested-inference-tokenreview'], ['mutatingwebhookconfiguration', 'attested-inference-sidecar-injector']] as const) {
         expect((await k.kubectl(['get', kind, name])).stderr).toContain('NotFound');
       }
       expect((await k.kubectl(['-n', RELEASE_NAMESPACE, 'get', 'secret', 'attested-inference-webhook-tls'])).stderr).toContain('NotFound');
-      // The operator pods go with their Deployment (garbage collection, after their grace period).
-      await eventually('the operator pods to be gone', async () => ((await k.run(['-n', RELEASE_NAMESPACE, 'get', 'pods', '-o', 'name'])).trim() === '' ? true : undefined), { timeoutMs: 90_000 });
       // What the chart documents it keeps: the CRD, hence the endpoints and the proxies they own,
       // and the leader Lease the operator wrote at run time (it goes with the namespace).
       expect((await k.run(['get', 'crd', 'inferenceendpoints.inference.attested.dev', '-o', 'name'])).trim()).not.toBe('');
