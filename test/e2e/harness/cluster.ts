@@ -68,11 +68,38 @@ export interface KindCluster {
   down(): Promise<void>;
   /** downNow tears down synchronously, for signal handlers. */
   downNow(): void;
+  /** keep leaves the cluster up after this process ends (E2E_KEEP_CLUSTER=1). */
+  keep(): void;
 }
 
-/** startKind creates the cluster; on failure hack/kind.sh has already removed what it made. */
+/**
+ * tether starts a detached watchdog that removes the cluster once this process is gone, however it
+ * ended (Ctrl-C, a crash, SIGKILL); `release` ends the watchdog after a normal teardown.
+ */
+function tether(): { release: () => void } {
+  const script = `while kill -0 ${String(process.pid)} 2>/dev/null; do sleep 1; done; exec bash "$0" down`;
+  const watchdog = spawn('bash', ['-c', script, KIND_SH], { cwd: ROOT, detached: true, stdio: 'ignore' });
+  watchdog.unref();
+  return {
+    release: () => {
+      if (watchdog.pid !== undefined) {
+        try {
+          process.kill(-watchdog.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
+/** startKind creates the cluster, tethered to this process; on failure hack/kind.sh has already removed what it made. */
 export async function startKind(): Promise<KindCluster> {
-  const kubeconfigPath = await runScript(KIND_SH, ['up']);
+  const watchdog = tether();
+  const kubeconfigPath = await runScript(KIND_SH, ['up']).catch((error: unknown) => {
+    watchdog.release();
+    throw error;
+  });
   return {
     kubeconfigPath: kubeconfigPath.split('\n').at(-1) ?? '',
     load: async (tarballs) => {
@@ -82,10 +109,15 @@ export async function startKind(): Promise<KindCluster> {
       await runScript(KIND_SH, ['logs', dir]);
     },
     down: async () => {
+      watchdog.release();
       await runScript(KIND_SH, ['down']);
     },
     downNow: () => {
+      watchdog.release();
       spawnSync('bash', [KIND_SH, 'down'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+    },
+    keep: () => {
+      watchdog.release();
     },
   };
 }

@@ -62,6 +62,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
     if (process.env.E2E_KEEP_CLUSTER === '1') {
+      cluster.keep();
       console.error(`[e2e] E2E_KEEP_CLUSTER=1: the cluster stays up (KUBECONFIG=${cluster.kubeconfigPath}); hack/kind.sh down removes it`);
       return;
     }
