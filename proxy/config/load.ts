@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { limitsProblems } from './schema-limits.ts';
 import { ConfigSchema, TINFOIL_UPSTREAM_URL, type ProxyConfig } from './schema.ts';
 
 /** ConfigError is an invalid configuration; its message names every offending option. */
@@ -98,7 +99,7 @@ function urlProblems(c: ProxyConfig): string[] {
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
 function semanticProblems(c: ProxyConfig): string[] {
-  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c)];
+  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...limitsProblems(c.limits)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }
