@@ -214,6 +214,18 @@ describe('rate limiter: spend budgets', () => {
     expect(seen[0]?.status).toEqual({ scope: 'namespace', window: 'day', budgetMicros: 1000, spentMicros: 0, resetAtMs: Date.UTC(2026, 10, 29) });
   });
 
+  it('applies a budget changed mid-window to the spend so far', async () => {
+    const store = createMemoryStore();
+    const clock = { now: NOV_28_2026_23H };
+    const before = createRateLimiter({ budgets: { caller: { dailyMicros: 1000 } } }, store, { now: () => clock.now });
+    await before.charge('key:a', { tokens: 1, costMicros: 1200 });
+    expect((await before.admit('key:a')).allowed).toBe(false);
+    const raised = createRateLimiter({ budgets: { caller: { dailyMicros: 2000 } } }, store, { now: () => clock.now });
+    expect((await raised.admit('key:a')).allowed).toBe(true);
+    await raised.charge('key:a', { tokens: 1, costMicros: 800 });
+    expect(await raised.admit('key:a')).toMatchObject({ allowed: false, budget: { budgetMicros: 2000, spentMicros: 2000 } });
+  });
+
   it('charges nothing to budgets for an unpriced request', async () => {
     const { limits, seen } = budgeted({ budgets: { caller: { dailyMicros: 1000 } } }, NOV_28_2026_23H);
     await limits.charge('key:a', { tokens: 1000 });

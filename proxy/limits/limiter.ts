@@ -26,7 +26,10 @@ interface Line {
   readonly scope: LimitScope;
   readonly key: string;
   readonly spec: BucketSpec;
+  /** minimum is what the bucket must hold for a request to pass. */
+  readonly minimum: number;
   readonly window?: BudgetWindow;
+  readonly budgetMicros?: number;
 }
 
 interface Checked {
@@ -64,17 +67,21 @@ function compile(policy: LimitPolicy): Compiled {
 /**
  * linesFor lays out a caller's buckets at `nowMs`. Keys: `caller:<caller>:<requests|tokens>`,
  * `namespace:<requests|tokens>`, and `…:spend:<day|month>:<window id>` for budgets, whose window in
- * the key makes each window a fresh budget. Token buckets and budgets come first: they are only
- * checked, while request buckets are taken.
+ * the key makes each window a fresh budget. A budget is a bucket of capacity 0 that never refills:
+ * it starts at 0, charges take it to minus the spend, and a request needs it to hold at least
+ * 1 − budget, i.e. spend below the budget. Keeping the spend rather than what is left means a budget
+ * changed mid-window (or declared differently by two endpoints of the namespace) applies to the
+ * same spend. Token buckets and budgets come first: they are only checked; request buckets are taken.
  */
 function linesFor(compiled: Compiled, callerKey: string, nowMs: number): Line[] {
   const owner = (scope: LimitScope): string => (scope === 'caller' ? `caller:${callerKey}` : 'namespace');
   const budgets = compiled.budgets.map((b): Line => {
     const bounds = windowAt(b.window, nowMs);
-    const spec = { capacity: b.micros, refillPerMs: 0, expireAtMs: bounds.endMs };
-    return { limit: 'budget', scope: b.scope, key: `${owner(b.scope)}:spend:${b.window}:${bounds.id}`, spec, window: b.window };
+    const spec = { capacity: 0, refillPerMs: 0, expireAtMs: bounds.endMs };
+    const key = `${owner(b.scope)}:spend:${b.window}:${bounds.id}`;
+    return { limit: 'budget', scope: b.scope, key, spec, minimum: 1 - b.micros, window: b.window, budgetMicros: b.micros };
   });
-  const rates = compiled.rates.map((r): Line => ({ limit: r.limit, scope: r.scope, key: `${owner(r.scope)}:${r.limit}`, spec: r.spec }));
+  const rates = compiled.rates.map((r): Line => ({ limit: r.limit, scope: r.scope, key: `${owner(r.scope)}:${r.limit}`, spec: r.spec, minimum: 1 }));
   return [...budgets, ...rates.filter((r) => r.limit === 'tokens'), ...rates.filter((r) => r.limit === 'requests')];
 }
 
@@ -82,8 +89,8 @@ function budgetStatus(c: Checked): BudgetStatus {
   return {
     scope: c.line.scope,
     window: c.line.window ?? 'day',
-    budgetMicros: c.state.capacity,
-    spentMicros: c.state.capacity - c.state.remaining,
+    budgetMicros: c.line.budgetMicros ?? 0,
+    spentMicros: 0 - c.state.remaining, // never -0
     resetAtMs: c.line.spec.expireAtMs ?? 0,
   };
 }
@@ -120,8 +127,8 @@ function admission(checked: readonly Checked[], nowMs: number): Admission {
  * createRateLimiter applies `policy` to each caller, and to all callers together, with token
  * buckets in `store`: requests and tokens per minute, and spend budgets per UTC day and month (a
  * bucket of micro-units that never refills, one per window). A request takes one request from each
- * request bucket and needs every token bucket to hold at least one whole token and every budget at
- * least one micro-unit (spend below the budget): its own size is not known until the response, when
+ * request bucket and needs every token bucket to hold at least one whole token and every budget's
+ * spend to be below the budget: its own size is not known until the response, when
  * `charge` takes the real tokens and cost, possibly into debt. All of a request's buckets go to the
  * store in one atomic operation, all or nothing. A burst without its rate is ignored; a policy
  * without limits admits everything and sends no headers.
@@ -141,7 +148,7 @@ export function createRateLimiter(policy: LimitPolicy, store: BucketStore, deps:
       if (compiled.rates.length === 0 && compiled.budgets.length === 0) return ADMIT_ALL;
       const now = deps.now();
       const lines = linesFor(compiled, callerKey, now);
-      const states = await store.take(lines.map((l) => ({ key: l.key, spec: l.spec, amount: l.limit === 'requests' ? 1 : 0, minimum: 1 })), now);
+      const states = await store.take(lines.map((l) => ({ key: l.key, spec: l.spec, amount: l.limit === 'requests' ? 1 : 0, minimum: l.minimum })), now);
       const checked = lines.map((line, i) => ({ line, state: states[i] ?? missing() }));
       report(checked);
       return admission(checked, now);

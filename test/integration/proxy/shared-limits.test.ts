@@ -134,7 +134,7 @@ describe('limits shared through Redis by two proxy processes', () => {
     // Every admitted request is charged its exact cost, by whichever process served it.
     const spentKey = async (): Promise<number> => {
       const [key] = await admin.keys(`aio:{budget}:namespace:spend:day:*`);
-      return budget - Number(await admin.hget(key!, 'l'));
+      return -Number(await admin.hget(key!, 'l')); // a budget's bucket holds minus the spend
     };
     await waitFor('every charge to land', async () => (await spentKey()) === admitted * COST, { timeoutMs: 10_000 });
     const spent = await spentKey();
