@@ -46,11 +46,12 @@ function ping(port: number): Promise<string> {
 export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'aio-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  // redis-server writes its own log file: its last lines at shutdown would otherwise race the harness closing the pipe's log.
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', join(dir, 'redis-server.log')];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   let running: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
-    const started = startProcess('redis-server', REDIS_SERVER, args, join(dir, 'redis.log'));
+    const started = startProcess('redis-server', REDIS_SERVER, args, join(dir, 'redis-stdio.log'));
     running = started;
     await waitFor('redis-server to answer PING', async () => /^(\+PONG|-NOAUTH)/.test(await ping(port)), { timeoutMs: 10_000, process: started, intervalMs: 20 });
   };
