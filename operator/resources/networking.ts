@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { limitsStorePort } from './limits-config.ts';
 import { childMeta, childNames, endpointName, endpointNamespace, selectorLabels } from './names.ts';
 import { PROXY_PORTS } from './proxy-config.ts';
 
@@ -53,11 +54,11 @@ function portOf(url: string | undefined): number | undefined {
  * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
  * used from its namespace, ARCHITECTURE.md §4); the metrics port is open to scrapers anywhere.
  * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
- * Egress is limited to DNS, the upstream's and the attestation service's ports, and the API server
+ * Egress is limited to DNS, the upstream's, the attestation service's and the limits store's ports, and the API server
  * (TokenReview); destinations outside the cluster cannot be named by address.
  */
 export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServerPorts: readonly number[] }): V1NetworkPolicy {
-  const tcp = [portOf(upstreamUrl(endpoint.spec)), portOf(endpoint.spec.attestation.bundleUrl), ...options.apiServerPorts]
+  const tcp = [portOf(upstreamUrl(endpoint.spec)), portOf(endpoint.spec.attestation.bundleUrl), limitsStorePort(endpoint.spec), ...options.apiServerPorts]
     .filter((p): p is number => p !== undefined)
     .filter((p, i, all) => all.indexOf(p) === i)
     .sort((a, b) => a - b);

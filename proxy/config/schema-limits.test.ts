@@ -38,7 +38,7 @@ describe('proxy configuration: limits', () => {
     expect(problemsOf({ store: { type: 'redis' } })).toEqual(['limits.store.redis is required when limits.store.type is redis']);
     expect(problemsOf({ store: { redis: { url: 'redis://127.0.0.1:6379' } } })).toEqual(['limits.store.redis is only allowed when limits.store.type is redis']);
     expect(problemsOf({ store: { type: 'redis', redis: { url: 'http://redis:6379' } } })[0]).toMatch(/^limits\.store\.redis\.url /);
-    expect(problemsOf({ budgets: { caller: { dailyMicros: 0.5 } } })[0]).toMatch(/^limits\.budgets\.caller\.dailyMicros /);
+    expect(problemsOf({ budgets: { caller: { dailyMicros: -1 } } })[0]).toMatch(/^limits\.budgets\.caller\.dailyMicros /);
     expect(problemsOf({ budgets: { caller: { weeklyMicros: 1 } } })).toEqual(['limits.budgets.caller.weeklyMicros is not a known option']);
   });
 

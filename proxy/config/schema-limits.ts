@@ -6,7 +6,7 @@ import Type from 'typebox';
  */
 
 const Positive = Type.Integer({ minimum: 1 });
-const Micros = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'integer micro-units of the price table currency' });
+const Micros = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'integer micro-units of the price table currency; 0 refuses every request' });
 
 const rateFields = {
   requestsPerMinute: Type.Optional(Positive),

@@ -3,6 +3,7 @@ import { DNS_LABEL_PATTERN } from './patterns.ts';
 import { attestationSchema, HTTP_URL_SCHEMA } from './schema-attestation.ts';
 import { proxySchema } from './schema-proxy.ts';
 import { statusSchema } from './schema-status.ts';
+import { budgetsSchema, limitsRules, limitsStoreSchema } from './schema-limits.ts';
 import { callersSchema, modelsSchema, passthroughSchema, pricesSchema, promptCacheSchema, rateLimitsSchema } from './schema-traffic.ts';
 import { TINFOIL_UPSTREAM_URL } from './types.ts';
 
@@ -29,6 +30,7 @@ const specRules = [
     message: 'upstream.url must use https unless attestation.trust is Development',
     fieldPath: '.upstream.url',
   },
+  ...limitsRules,
 ] as const;
 
 /** specSchema is `spec`, the desired state of an InferenceEndpoint. */
@@ -86,6 +88,8 @@ export const specSchema = {
     prices: pricesSchema,
     callers: callersSchema,
     rateLimits: rateLimitsSchema,
+    budgets: budgetsSchema,
+    limitsStore: limitsStoreSchema,
     promptCache: promptCacheSchema,
     passthrough: passthroughSchema,
     proxy: proxySchema,
