@@ -29,21 +29,16 @@ export const budgetsSchema = {
   },
 } as const satisfies JSONSchemaProps;
 
-const SECRET_NAME = { description: 'The Secret\'s name.', type: 'string', minLength: 1, maxLength: 253 } as const satisfies JSONSchemaProps;
-
-const PASSWORD_REF = {
-  description: 'The Redis password: a key of a Secret in this namespace, mounted into the proxy container only.',
+/** secretKeyRef is a reference to one key of a Secret in the endpoint's namespace, with its default key. */
+const secretKeyRef = <const K extends string>(description: string, key: K) => ({
+  description: `${description}: a key of a Secret in this namespace, mounted into the proxy container only.`,
   type: 'object',
   required: ['name'],
-  properties: { name: SECRET_NAME, key: { description: 'The data key (default "password").', type: 'string', minLength: 1, maxLength: 253, default: 'password' } },
-} as const satisfies JSONSchemaProps;
-
-const CA_REF = {
-  description: 'The CA bundle (PEM) that signs the Redis server\'s certificate, for rediss:// URLs: a key of a Secret in this namespace.',
-  type: 'object',
-  required: ['name'],
-  properties: { name: SECRET_NAME, key: { description: 'The data key (default "ca.crt").', type: 'string', minLength: 1, maxLength: 253, default: 'ca.crt' } },
-} as const satisfies JSONSchemaProps;
+  properties: {
+    name: { description: 'The Secret\'s name.', type: 'string', minLength: 1, maxLength: 253 },
+    key: { description: `The data key (default "${key}").`, type: 'string', minLength: 1, maxLength: 253, default: key },
+  },
+}) as const satisfies JSONSchemaProps;
 
 const redisProperties = {
   url: {
@@ -53,8 +48,8 @@ const redisProperties = {
     pattern: '^rediss?://[^/@\\s]+(/[0-9]{1,2})?$',
   },
   username: { description: 'The Redis ACL user; absent means the default user.', type: 'string', minLength: 1, maxLength: 253 },
-  passwordSecretRef: PASSWORD_REF,
-  caSecretRef: CA_REF,
+  passwordSecretRef: secretKeyRef('The Redis password', 'password'),
+  caSecretRef: secretKeyRef('The CA bundle (PEM) that signs the Redis server\'s certificate, for rediss:// URLs', 'ca.crt'),
   serverName: { description: 'The name the Redis server\'s certificate must carry, when it differs from the URL\'s host.', type: 'string', minLength: 1, maxLength: 253 },
   failurePolicy: {
     description:
