@@ -41,7 +41,9 @@ async function sealed(proxy: ProxyProcess): Promise<Answer> {
     headers: { 'content-type': 'application/json' },
   });
   const code = reply.status === 200 ? undefined : (JSON.parse(reply.body) as { error: { code: string } }).error.code;
-  return { status: reply.status, ...(code === undefined ? {} : { code }), headers: new Headers(), body: reply.body };
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(reply.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  return { status: reply.status, ...(code === undefined ? {} : { code }), headers, body: reply.body };
 }
 
 /** load sends `total` requests, `concurrency` at a time, alternating between the proxies and the kinds of request. */
