@@ -29,10 +29,23 @@ export function windowAt(window: BudgetWindow, nowMs: number): WindowBounds {
   return { id: new Date(startMs).toISOString().slice(0, 7), startMs, endMs: Date.UTC(year, month + 1, 1) };
 }
 
+/**
+ * spendKey is the key, under the store's prefix, of `owner`'s spend in the window that contains
+ * `nowMs` (`namespace:spend:day:2026-11-28`, `caller:key:a:spend:month:2026-11`). The proxy's
+ * limiter writes it and the operator reads the namespace's for its status.
+ */
+export function spendKey(owner: string, window: BudgetWindow, nowMs: number): string {
+  return `${owner}:spend:${window}:${windowAt(window, nowMs).id}`;
+}
+
+/** NAMESPACE_OWNER is the owner part of the namespace-wide buckets' keys. */
+export const NAMESPACE_OWNER = 'namespace';
+
 /** BudgetThreshold is a share of a budget, in percent, whose crossing is counted and reported. */
 export type BudgetThreshold = 80 | 100;
 
-const THRESHOLDS: readonly BudgetThreshold[] = [80, 100];
+/** THRESHOLDS are the shares of a budget whose crossing is an event: the proxy counts it, the operator records it. */
+export const THRESHOLDS: readonly BudgetThreshold[] = [80, 100];
 
 /**
  * crossedThresholds lists the thresholds that spend crossed going from `before` to `after` (both in

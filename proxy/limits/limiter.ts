@@ -1,5 +1,5 @@
 import { ProxyError } from '../errors.ts';
-import { crossedThresholds, quotaError, windowAt, type BudgetThreshold } from './budgets.ts';
+import { crossedThresholds, NAMESPACE_OWNER, quotaError, spendKey, windowAt, type BudgetThreshold } from './budgets.ts';
 import { limitHeaders } from './headers.ts';
 import { specFor } from './token-bucket.ts';
 import type {
@@ -74,11 +74,10 @@ function compile(policy: LimitPolicy): Compiled {
  * same spend. Token buckets and budgets come first: they are only checked; request buckets are taken.
  */
 function linesFor(compiled: Compiled, callerKey: string, nowMs: number): Line[] {
-  const owner = (scope: LimitScope): string => (scope === 'caller' ? `caller:${callerKey}` : 'namespace');
+  const owner = (scope: LimitScope): string => (scope === 'caller' ? `caller:${callerKey}` : NAMESPACE_OWNER);
   const budgets = compiled.budgets.map((b): Line => {
-    const bounds = windowAt(b.window, nowMs);
-    const spec = { capacity: 0, refillPerMs: 0, expireAtMs: bounds.endMs };
-    const key = `${owner(b.scope)}:spend:${b.window}:${bounds.id}`;
+    const spec = { capacity: 0, refillPerMs: 0, expireAtMs: windowAt(b.window, nowMs).endMs };
+    const key = spendKey(owner(b.scope), b.window, nowMs);
     return { limit: 'budget', scope: b.scope, key, spec, minimum: 1 - b.micros, window: b.window, budgetMicros: b.micros };
   });
   const rates = compiled.rates.map((r): Line => ({ limit: r.limit, scope: r.scope, key: `${owner(r.scope)}:${r.limit}`, spec: r.spec, minimum: 1 }));

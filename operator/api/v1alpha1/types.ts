@@ -232,7 +232,17 @@ export interface InferenceEndpointStatus {
   readonly conditions?: readonly Condition[];
   readonly readyReplicas?: number;
   readonly url?: string;
+  readonly budgets?: readonly BudgetWindowStatus[];
   readonly attestation?: AttestationStatus;
+}
+
+/** BudgetWindowStatus is one namespace budget window as last read: amounts with six decimals. */
+export interface BudgetWindowStatus {
+  readonly window: 'day' | 'month';
+  readonly budget: string;
+  readonly spent: string;
+  readonly percentUsed?: number;
+  readonly resetsAt: string;
 }
 
 /** InferenceEndpoint runs an attesting proxy in front of one upstream, for its own namespace. */
