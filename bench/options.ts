@@ -12,6 +12,8 @@ export interface BenchOptions {
   readonly footprintRequests: number;
   readonly openStreams: number;
   readonly attestationRuns: number;
+  /** limitsRuns is how many checks and charges are timed per limits store. */
+  readonly limitsRuns: number;
   /** runTimeoutMs bounds every single load run; a run cut short counts as an error. */
   readonly runTimeoutMs: number;
 }
@@ -22,10 +24,10 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
   return quick
     ? {
         quick, repeats: 1, concurrencies: [1, 16], warmupRequests: 150, requests: 600, warmupStreams: 4, streams: 24,
-        footprintRequests: 1_000, openStreams: 100, attestationRuns: 5, runTimeoutMs: 30_000,
+        footprintRequests: 1_000, openStreams: 100, attestationRuns: 5, limitsRuns: 2_000, runTimeoutMs: 30_000,
       }
     : {
         quick, repeats: 3, concurrencies: [1, 16, 64], warmupRequests: 500, requests: 3_000, warmupStreams: 10, streams: 96,
-        footprintRequests: 10_000, openStreams: 100, attestationRuns: 15, runTimeoutMs: 120_000,
+        footprintRequests: 10_000, openStreams: 100, attestationRuns: 15, limitsRuns: 20_000, runTimeoutMs: 120_000,
       };
 }

@@ -53,9 +53,21 @@ function tablesOf(report: BenchReport): Table[] {
       ? [a.name, '0', `skipped: ${a.skipped}`, '', '', '', String(a.errors)]
       : [a.name, String(a.runs), num(a.firstMs, 2), num(a.medianMs, 2), num(a.minMs, 2), num(a.maxMs, 2), String(a.errors)])),
   };
+  const l = report.limits;
+  const limits: Table = {
+    title: `Shared limits check (limiter, ${String(l?.buckets ?? 6)} buckets per request, loopback redis-server, one call at a time)`,
+    head: ['store', 'runs', 'check p50 µs', 'check p99 µs', 'charge p50 µs', 'charge p99 µs'],
+    rows: l === undefined
+      ? [['limits', '0', 'not measured (failed; see errors)', '', '', '']]
+      : [
+          ['in memory', String(l.runs), num(l.memory.admitP50Us, 1), num(l.memory.admitP99Us, 1), num(l.memory.chargeP50Us, 1), num(l.memory.chargeP99Us, 1)],
+          ['Redis', String(l.runs), num(l.redis.admitP50Us, 1), num(l.redis.admitP99Us, 1), num(l.redis.chargeP50Us, 1), num(l.redis.chargeP99Us, 1)],
+          ['added by Redis', '', signed(l.addedP50Us, 1), signed(l.addedP99Us, 1), '', ''],
+        ],
+  };
   const targets: Table = { title: 'Targets (against baselines from this run)', head: ['target', 'goal', 'measured', 'verdict'], rows: report.targets.map((t) => [t.name, t.goal, t.measured, t.verdict]) };
   const overhead = (['1KB', '32KB', 'stream'] as const).map((s) => overheadTable(report.overhead, s));
-  return [...overhead, footprint, attestation, targets];
+  return [...overhead, footprint, attestation, limits, targets];
 }
 
 function header(report: BenchReport): string[] {

@@ -83,6 +83,25 @@ export interface AttestationCost {
   readonly errors: number;
 }
 
+/** LimitsTiming is one store's check (before a request) and charge (after it), in microseconds. */
+export interface LimitsTiming {
+  readonly admitP50Us: number;
+  readonly admitP99Us: number;
+  readonly chargeP50Us: number;
+  readonly chargeP99Us: number;
+}
+
+/** LimitsCost compares the limiter on the in-memory store and on a loopback Redis. */
+export interface LimitsCost {
+  readonly runs: number;
+  /** buckets is how many buckets each check covers (in one round trip to Redis). */
+  readonly buckets: number;
+  readonly memory: LimitsTiming;
+  readonly redis: LimitsTiming;
+  readonly addedP50Us: number;
+  readonly addedP99Us: number;
+}
+
 /** Target is one goal from the issue, judged against this run's numbers. */
 export interface Target {
   readonly name: string;
@@ -112,6 +131,7 @@ export interface BenchReport {
   readonly overhead: readonly OverheadRow[];
   readonly footprint?: Footprint;
   readonly attestation: readonly AttestationCost[];
+  readonly limits?: LimitsCost;
   readonly targets: readonly Target[];
   readonly notMeasured: readonly string[];
   readonly errors: number;

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { measureAttestation } from './attestation-cost.ts';
 import { startProxy, startUpstream, type Upstream } from './children.ts';
 import { measureFootprint } from './footprint.ts';
+import { measureLimits } from './limits-cost.ts';
 import { describeMachine } from './machine.ts';
 import { startNginx } from './nginx.ts';
 import type { BenchOptions } from './options.ts';
@@ -92,11 +93,12 @@ export async function runBench(options: BenchOptions, cleanup: Cleanup, log: (l:
   const overhead = (await section('proxy overhead', failures, log, () => overheadSection(upstream, dir, options, log))) ?? [];
   const footprint = await section('sidecar footprint', failures, log, () => measureFootprint(upstream, dir, options));
   const attestation = (await section('attestation cost', failures, log, () => measureAttestation(options.attestationRuns))) ?? [];
+  const limits = await section('shared limits check', failures, log, () => measureLimits(options.limitsRuns));
   const errors = errorCount(overhead, footprint, attestation, failures);
   // Logs are kept when something failed, for the post-mortem.
   if (errors === 0) cleanup.add(() => rm(dir, { recursive: true, force: true }));
   return {
     startedAt, durationS: (performance.now() - t0) / 1000, mode: options.quick ? 'quick' : 'full', machine,
-    overhead, footprint, attestation, targets: targetsOf(overhead, footprint), notMeasured: NOT_MEASURED, errors, failures,
+    overhead, footprint, attestation, ...(limits === undefined ? {} : { limits }), targets: targetsOf(overhead, footprint, limits), notMeasured: NOT_MEASURED, errors, failures,
   };
 }

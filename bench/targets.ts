@@ -1,4 +1,4 @@
-import type { Footprint, OverheadRow, Scenario, Target, ContenderId } from './results.ts';
+import type { Footprint, LimitsCost, OverheadRow, Scenario, Target, ContenderId } from './results.ts';
 
 /** The goals, each judged against baselines measured in the same run. */
 
@@ -61,6 +61,10 @@ function footprintTargets(f: Footprint | undefined): Target[] {
 }
 
 /** targetsOf judges every goal; a goal without its numbers is "not measured". */
-export function targetsOf(rows: readonly OverheadRow[], footprint: Footprint | undefined): Target[] {
-  return [...overheadTargets(rows), ...footprintTargets(footprint)];
+export function targetsOf(rows: readonly OverheadRow[], footprint: Footprint | undefined, limits?: LimitsCost): Target[] {
+  return [
+    ...overheadTargets(rows),
+    ...footprintTargets(footprint),
+    judge('shared limits check added by Redis, p50 (loopback)', '≤ 200 µs', limits?.addedP50Us, { limit: 200, unit: 'µs' }),
+  ];
 }

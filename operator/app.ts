@@ -6,6 +6,7 @@ import { AttestationWatcher } from './attestation/watcher.ts';
 import type { OperatorOptions } from './config.ts';
 import { Controller, related } from './controller/controller.ts';
 import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
+import { createRedisSpendReader } from './limits/spend-reader.ts';
 import { ResourceInformer } from './controller/informer.ts';
 import { ownerMapper } from './controller/keys.ts';
 import { LeaderElector } from './controller/leader-election.ts';
@@ -128,9 +129,11 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const monitors = watchServiceMonitorSupport(kc);
   await monitors.refresh();
   const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), endpoints, deployments);
+  const spend = createRedisSpendReader({ ...(options.limitsStorePasswordFile === undefined ? {} : { passwordFile: options.limitsStorePasswordFile }), logger: logger.child({ component: 'limits-store' }) });
   const reconciler = new EndpointReconciler({
     port,
     watcher,
+    spend,
     now: () => new Date(),
     options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts },
     onRollout: rolloutHook(kc, recorder, logger, own.rollouts),
@@ -169,6 +172,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
       await manager.stop();
       monitors.stop();
       watcher.stop();
+      await spend.close();
       await recorder.flush();
       await probes.close();
     },

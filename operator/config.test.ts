@@ -34,3 +34,11 @@ describe('operator options: the webhook flags', () => {
     expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-failure-policy=fail'], {})).toThrow('--webhook-failure-policy must be one of Fail, Ignore');
   });
 });
+
+describe('operator options: the limits store', () => {
+  it('read the Redis password file from a flag or the environment, and none by default', () => {
+    expect(parseOperatorOptions(base, {}).limitsStorePasswordFile).toBeUndefined();
+    expect(parseOperatorOptions([...base, '--limits-store-password-file=/etc/aio/redis/password'], {}).limitsStorePasswordFile).toBe('/etc/aio/redis/password');
+    expect(parseOperatorOptions(base, { OPERATOR_LIMITS_STORE_PASSWORD_FILE: '/run/redis' }).limitsStorePasswordFile).toBe('/run/redis');
+  });
+});

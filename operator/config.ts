@@ -30,6 +30,8 @@ export interface OperatorOptions {
   readonly logLevel: string;
   /** webhook is set when the API server can reach it (--webhook-service-name or --webhook-url). */
   readonly webhook?: WebhookSettings;
+  /** limitsStorePasswordFile is the Redis password mounted into the operator's pod, to read budgets for status (ADR 0007). */
+  readonly limitsStorePasswordFile?: string;
 }
 
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -44,6 +46,33 @@ function port(value: string, what: string): number {
   return n;
 }
 
+/** FLAGS are the operator's command-line flags; each has an OPERATOR_* environment variable too. */
+const FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespaces: { type: 'string' },
+  'proxy-image': { type: 'string' },
+  'proxy-image-pull-policy': { type: 'string' },
+  'allow-development-trust': { type: 'boolean' },
+  'leader-elect': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  'probe-port': { type: 'string' },
+  'probe-host': { type: 'string' },
+  'token-review-cluster-role': { type: 'string' },
+  'api-server-ports': { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  'webhook-host': { type: 'string' },
+  'webhook-port': { type: 'string' },
+  'webhook-url': { type: 'string' },
+  'webhook-service-name': { type: 'string' },
+  'webhook-service-namespace': { type: 'string' },
+  'webhook-secret-name': { type: 'string' },
+  'webhook-configuration-name': { type: 'string' },
+  'webhook-failure-mode': { type: 'string' },
+  'webhook-failure-policy': { type: 'string' },
+  'limits-store-password-file': { type: 'string' },
+} as const;
+
 /**
  * parseOperatorOptions reads flags (which win) and the environment. Environment names follow the
  * flags: --proxy-image ↔ OPERATOR_PROXY_IMAGE; POD_NAMESPACE and POD_NAME come from the downward API.
@@ -51,30 +80,7 @@ function port(value: string, what: string): number {
 export function parseOperatorOptions(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorOptions {
   const { values } = parseArgs({
     args: [...argv],
-    options: {
-      kubeconfig: { type: 'string' },
-      namespaces: { type: 'string' },
-      'proxy-image': { type: 'string' },
-      'proxy-image-pull-policy': { type: 'string' },
-      'allow-development-trust': { type: 'boolean' },
-      'leader-elect': { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      'probe-port': { type: 'string' },
-      'probe-host': { type: 'string' },
-      'token-review-cluster-role': { type: 'string' },
-      'api-server-ports': { type: 'string' },
-      workers: { type: 'string' },
-      'log-level': { type: 'string' },
-      'webhook-host': { type: 'string' },
-      'webhook-port': { type: 'string' },
-      'webhook-url': { type: 'string' },
-      'webhook-service-name': { type: 'string' },
-      'webhook-service-namespace': { type: 'string' },
-      'webhook-secret-name': { type: 'string' },
-      'webhook-configuration-name': { type: 'string' },
-      'webhook-failure-mode': { type: 'string' },
-      'webhook-failure-policy': { type: 'string' },
-    },
+    options: FLAGS,
   });
   const flags = values as Record<string, string | boolean | undefined>;
   /** pick returns the flag, else the OPERATOR_* variable named after it, else the fallback. */
@@ -89,6 +95,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
   if (image === '') throw new Error('--proxy-image (or OPERATOR_PROXY_IMAGE) is required: the image the proxy pods run');
   const leaseNamespace = typeof flags['lease-namespace'] === 'string' ? flags['lease-namespace'] : env.POD_NAMESPACE ?? 'attested-inference-system';
   const webhook = webhookSettings(pick, env.POD_NAMESPACE ?? leaseNamespace);
+  const passwordFile = pick('limits-store-password-file', '');
   return {
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     namespaces: list(pick('namespaces', '')),
@@ -106,6 +113,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     workers: Number(pick('workers', '4')),
     logLevel: pick('log-level', 'info'),
     ...(webhook ? { webhook } : {}),
+    ...(passwordFile === '' ? {} : { limitsStorePasswordFile: passwordFile }),
   };
 }
 

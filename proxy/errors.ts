@@ -15,6 +15,8 @@ export const ERRORS = {
   permission_denied: { status: 403, type: 'invalid_request_error', summary: 'The caller is known but not allowed to use this endpoint.' },
   passthrough_not_allowed: { status: 403, type: 'invalid_request_error', summary: 'Client-encrypted (EHBP) requests are not allowed on this endpoint.' },
   rate_limit_exceeded: { status: 429, type: 'requests', summary: 'A per-caller request or token rate limit is exhausted; retry after Retry-After seconds.' },
+  insufficient_quota: { status: 429, type: 'insufficient_quota', summary: 'A daily or monthly spend budget (the caller\'s or the namespace\'s) is used up; the message and Retry-After say when it resets.' },
+  limits_unavailable: { status: 503, type: 'server_error', summary: 'The shared limits store (Redis) cannot be reached and the endpoint fails closed; nothing was sent.' },
   attestation_pending: { status: 503, type: 'server_error', summary: 'The upstream enclave has not been verified yet; nothing was sent.' },
   attestation_failed: { status: 503, type: 'server_error', summary: 'The upstream enclave failed verification (or its release is not the pinned one); nothing was sent.' },
   provider_key_missing: { status: 503, type: 'server_error', summary: 'The provider API key file is missing or empty; nothing was sent.' },

@@ -5,8 +5,7 @@ import { createAttestationVerifier } from './attestation/verifier.ts';
 import { createAuthenticator } from './auth/create.ts';
 import type { CallerAuthenticator, TokenReviewClient } from './auth/types.ts';
 import type { ProxyConfig } from './config/schema.ts';
-import { createRateLimiter } from './limits/limiter.ts';
-import { createMemoryStore } from './limits/memory-store.ts';
+import { createLimits, type LimitsStatus } from './limits/create.ts';
 import type { RateLimiter } from './limits/types.ts';
 import { createProxyMetrics, setAttestationInfo, type ProxyMetrics } from './metering/metrics.ts';
 import { watchFile, type WatchedFile } from './secrets/watched-file.ts';
@@ -20,6 +19,8 @@ export interface RuntimeDeps {
   readonly logger: Logger;
   readonly tokenReview?: TokenReviewClient;
   readonly fetch?: typeof fetch;
+  /** now is the wall clock limits and budget windows use (tests inject one); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /** Runtime is everything a running proxy is made of, built from one configuration. */
@@ -30,6 +31,7 @@ export interface Runtime {
   readonly provider: Provider;
   readonly authenticator: CallerAuthenticator;
   readonly limiter: RateLimiter;
+  readonly limitsStatus: () => LimitsStatus;
   readonly apiKey: () => string | undefined;
   readonly promptCacheSecret: () => string | undefined;
   close(): Promise<void>;
@@ -102,15 +104,16 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
     provider = createOpenAICompatibleProvider({ client, apiKey });
   }
   const authenticator = await createAuthenticator(config.auth, { now: Date.now, logger: deps.logger.child({ component: 'auth' }), ...(deps.tokenReview ? { tokenReview: deps.tokenReview } : {}) });
-  const limiter = createRateLimiter(config.limits, createMemoryStore(), { now: Date.now });
+  const limits = await createLimits(config, { now: deps.now ?? Date.now, metrics, logger: deps.logger.child({ component: 'limits' }) });
   return {
-    config, registry, metrics, provider, authenticator, limiter, apiKey,
+    config, registry, metrics, provider, authenticator, limiter: limits.limiter, limitsStatus: limits.status, apiKey,
     promptCacheSecret: () => cacheSecret?.current(),
     async close(): Promise<void> {
       keyFile?.close();
       cacheSecret?.close();
       await authenticator.close?.();
       await provider.close();
+      await limits.close();
     },
   };
 }

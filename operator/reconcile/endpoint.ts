@@ -1,8 +1,10 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { REASONS } from '../api/v1alpha1/conditions.ts';
-import type { Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
+import type { BudgetWindowStatus, Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
 import type { UpstreamObservation } from '../attestation/observation.ts';
 import type { AttestationWatcher } from '../attestation/watcher.ts';
+import { budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
+import type { SpendReader } from '../limits/spend-reader.ts';
 import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
 import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
@@ -24,6 +26,10 @@ export interface EndpointReconcilerDeps {
   /** firstVerificationTimeoutMs bounds how long a new endpoint waits for its upstream's first verification. */
   readonly firstVerificationTimeoutMs?: number;
   readonly onRollout?: (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void;
+  /** spend reads namespace budgets' spend from the limits store, for status.budgets (ADR 0007). */
+  readonly spend?: SpendReader;
+  /** budgetPollMs is how often an endpoint with namespace budgets is looked at again (default a minute). */
+  readonly budgetPollMs?: number;
 }
 
 /** ReconcileOutcome tells the controller whether to look again later. */
@@ -80,10 +86,35 @@ export class EndpointReconciler {
     const current = (await this.#applyAll(desired.objects, deployment, problems)) ?? deployment;
     if (rollout) this.#recordRollout(endpoint, rollout);
     problems.push(...(await this.#mountProblems(endpoint, current)));
-    const status = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
-    if (!(await this.#writeStatus(endpoint, status))) return { requeueAfterMs: 250 };
+    const budgets = await this.#budgets(endpoint, now, problems);
+    const computed = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
+    if (!(await this.#writeStatus(endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
+    this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
-    return rolloutSettled(current, endpoint.spec.replicas) ? {} : { requeueAfterMs: 5000 };
+    return nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs);
+  }
+
+  /**
+   * #budgets reads the namespace's spend for status.budgets. When the store cannot be read, the
+   * windows last written are kept and Degraded says why (its Event comes with the status write).
+   */
+  async #budgets(endpoint: InferenceEndpoint, now: Date, problems: Problem[]): Promise<readonly BudgetWindowStatus[] | undefined> {
+    const declared = namespaceBudgets(endpoint.spec);
+    if (declared.length === 0 || this.#deps.spend === undefined) return undefined;
+    try {
+      const spent = await this.#deps.spend.read(endpoint, declared.map((b) => b.window), now.getTime());
+      return budgetWindows(declared, spent, now.getTime());
+    } catch (error) {
+      const url = endpoint.spec.limitsStore?.redis.url ?? '';
+      problems.push({ reason: 'LimitsStoreUnreachable', message: `Reading budgets from ${url} failed: ${(error as Error).message}` });
+      return endpoint.status?.budgets ?? [];
+    }
+  }
+
+  /** #announceBudgets records an Event for each budget threshold crossed since the status last written. */
+  #announceBudgets(endpoint: InferenceEndpoint, budgets: readonly BudgetWindowStatus[] | undefined): void {
+    if (budgets === undefined) return;
+    for (const e of budgetEvents(endpoint.status?.budgets, budgets, endpoint.spec.prices.currency)) this.#deps.port.event(endpoint, e.type, e.reason, e.message);
   }
 
   async #gather(key: string, endpoint: InferenceEndpoint): Promise<{ observation: UpstreamObservation; deployment: V1Deployment | undefined }> {
@@ -144,6 +175,17 @@ export class EndpointReconciler {
     }
     return written;
   }
+}
+
+/** withBudgets adds the budget windows read (if any) to the computed status. */
+function withBudgets(status: InferenceEndpointStatus, budgets: readonly BudgetWindowStatus[] | undefined): InferenceEndpointStatus {
+  return budgets === undefined ? status : { ...status, budgets };
+}
+
+/** nextLook is when to reconcile again: soon while pods roll, on the budget poll while budgets are read, else on the next change. */
+function nextLook(settled: boolean, budgets: readonly BudgetWindowStatus[] | undefined, budgetPollMs = 60_000): ReconcileOutcome {
+  if (!settled) return { requeueAfterMs: 5000 };
+  return budgets === undefined ? {} : { requeueAfterMs: budgetPollMs };
 }
 
 /** throwIfFailed turns write failures into an error, so the work queue retries with backoff. */

@@ -1,5 +1,6 @@
 import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { LIMITS_STORE_PATHS, limitsStoreVolume } from './limits-config.ts';
 import { childNames, endpointName } from './names.ts';
 import { PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
 
@@ -17,12 +18,13 @@ export const VOLUMES = {
   providerKey: 'attested-inference-provider-key',
   callerKeys: 'attested-inference-caller-keys',
   promptCache: 'attested-inference-prompt-cache',
+  limitsStore: 'attested-inference-limits-store',
 } as const;
 
 /**
  * proxyVolumes are the volumes the proxy needs: its ConfigMap and, mounted only into the proxy
  * container, the provider key Secret (ARCHITECTURE.md §5), plus the callers' keys and the
- * prompt-cache secret when the spec uses them.
+ * prompt-cache secret and the limits store's password and CA when the spec uses them.
  */
 export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {
   const { spec } = endpoint;
@@ -36,6 +38,8 @@ export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {
   }
   const cache = spec.promptCache?.secretRef;
   if (cache) volumes.push({ name: VOLUMES.promptCache, secret: { secretName: cache.name, items: [{ key: cache.key, path: 'secret' }] } });
+  const limitsStore = limitsStoreVolume(spec, VOLUMES.limitsStore);
+  if (limitsStore) volumes.push(limitsStore);
   return volumes;
 }
 
@@ -45,6 +49,7 @@ function proxyMounts(volumes: readonly V1Volume[]): V1VolumeMount[] {
     [VOLUMES.providerKey]: PROXY_PATHS.providerKeyDir,
     [VOLUMES.callerKeys]: PROXY_PATHS.callerKeysDir,
     [VOLUMES.promptCache]: PROXY_PATHS.promptCacheDir,
+    [VOLUMES.limitsStore]: LIMITS_STORE_PATHS.dir,
   };
   return volumes.map((v) => ({ name: v.name, mountPath: at[v.name] ?? `/mnt/${v.name}`, readOnly: true }));
 }

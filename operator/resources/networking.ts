@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { limitsStorePort } from './limits-config.ts';
 import { childMeta, childNames, endpointName, endpointNamespace, selectorLabels } from './names.ts';
 import { PROXY_PORTS } from './proxy-config.ts';
 
@@ -56,14 +57,14 @@ function portOf(url: string | undefined): number | undefined {
  * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
  * used from its namespace, ARCHITECTURE.md §4); the metrics port is open to scrapers anywhere.
  * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
- * Egress is limited to DNS, the upstream's and the attestation service's ports, the API server
- * (TokenReview) and, for JWT callers, the issuer's key set; destinations outside the cluster cannot
- * be named by address.
+ * Egress is limited to DNS, the upstream's, the attestation service's and the limits store's ports,
+ * the API server (TokenReview) and, for JWT callers, the issuer's key set; destinations outside the
+ * cluster cannot be named by address.
  */
 export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServerPorts: readonly number[] }): V1NetworkPolicy {
   const { spec } = endpoint;
   const jwks = spec.callers.auth === 'jwt' ? spec.callers.jwt?.jwksUrl : undefined;
-  const tcp = [portOf(upstreamUrl(spec)), portOf(spec.attestation.bundleUrl), portOf(jwks), ...options.apiServerPorts]
+  const tcp = [portOf(upstreamUrl(spec)), portOf(spec.attestation.bundleUrl), portOf(jwks), limitsStorePort(spec), ...options.apiServerPorts]
     .filter((p): p is number => p !== undefined)
     .filter((p, i, all) => all.indexOf(p) === i)
     .sort((a, b) => a - b);

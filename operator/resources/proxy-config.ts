@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { CONFIG_API_VERSION } from '../../proxy/config/schema.ts';
 import { durationSeconds, priceMicros, upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint, JwtCallersSpec, ModelPrice } from '../api/v1alpha1/types.ts';
+import { limitsConfigFor } from './limits-config.ts';
 import { endpointName, endpointNamespace } from './names.ts';
 
 /** Where the proxy container finds its files; the Deployment and the sidecar mount them there. */
@@ -120,7 +121,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
       ...(prices.default ? { default: micros(prices.default) } : {}),
     },
     auth: callerAuth(endpoint, options),
-    limits: { ...spec.rateLimits },
+    limits: limitsConfigFor(spec),
     promptCache: spec.promptCache?.secretRef ? { userCacheSecretFile: PROXY_PATHS.promptCacheFile } : {},
     logLevel: spec.proxy.logLevel,
   };

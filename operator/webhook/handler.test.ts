@@ -50,6 +50,18 @@ describe('the admission handler and the patch builder', () => {
     expect(pod.spec!.containers[1]!.env).toContainEqual({ name: 'OPENAI_BASE_URL', value: 'http://elsewhere/v1' });
   });
 
+  it('mounts the limits store password into the sidecar only, so sidecars share the namespace limits', async () => {
+    const shared: InferenceEndpoint = {
+      ...endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' }, budgets: { namespace: { daily: '10' } }, limitsStore: { redis: { url: 'redis://redis:6379', passwordSecretRef: { name: 'limits-redis' } } } }),
+      status: { observedGeneration: 1 },
+    };
+    const pod = applyPatch(podFixture('app'), (await admit(podFixture('app'), { endpoints: [shared] })).patch);
+    const volume = (pod.spec!.volumes ?? []).find((v) => v.projected?.sources?.some((s) => s.secret?.name === 'limits-redis'));
+    expect(volume).toBeDefined();
+    expect(pod.spec!.initContainers![0]!.volumeMounts!.map((m) => m.name)).toContain(volume!.name);
+    for (const c of [...pod.spec!.containers, ...pod.spec!.initContainers!.slice(1)]) expect((c.volumeMounts ?? []).map((m) => m.name)).not.toContain(volume!.name);
+  });
+
   it('is idempotent: the injected pod, admitted again, is left unchanged', async () => {
     const injected = applyPatch(podFixture('app'), (await admit(podFixture('app'))).patch);
     const again = await admit(injected);

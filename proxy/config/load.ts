@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { jwtAuthProblems } from './auth-jwt.ts';
+import { limitsProblems } from './schema-limits.ts';
 import { ConfigSchema, TINFOIL_UPSTREAM_URL, type ProxyConfig } from './schema.ts';
 
 /** ConfigError is an invalid configuration; its message names every offending option. */
@@ -103,7 +104,7 @@ function urlProblems(c: ProxyConfig): string[] {
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
 function semanticProblems(c: ProxyConfig): string[] {
-  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...jwtAuthProblems(c.auth)];
+  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }

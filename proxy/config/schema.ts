@@ -1,5 +1,6 @@
 import Type, { type TInteger } from 'typebox';
 import { JwtAuthSchema } from './auth-jwt.ts';
+import { LimitsSchema } from './schema-limits.ts';
 
 /**
  * The proxy's configuration schema, version `proxy.attested.dev/v1alpha1`. It is the contract
@@ -76,15 +77,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    limits: Type.Object(
-      {
-        requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
-        tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
-        burstRequests: Type.Optional(Type.Integer({ minimum: 1 })),
-        burstTokens: Type.Optional(Type.Integer({ minimum: 1 })),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    limits: LimitsSchema,
     promptCache: Type.Object(
       { userCacheSecretFile: Type.Optional(Type.String({ minLength: 1 })) },
       { additionalProperties: false, default: {} },

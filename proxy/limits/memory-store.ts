@@ -1,5 +1,5 @@
-import { charge, take, type BucketLevel, type BucketStep } from './token-bucket.ts';
-import type { BucketSpec, BucketState, BucketStore } from './types.ts';
+import { charge, takeAll, type BucketLevel, type BucketStep } from './token-bucket.ts';
+import type { BucketCharge, BucketRequest, BucketSpec, BucketState, BucketStore } from './types.ts';
 
 /** MemoryStoreOptions bounds the in-memory store. */
 export interface MemoryStoreOptions {
@@ -41,23 +41,39 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryBucke
     for (const [key, entry] of entries) if (entry.fullAtMs <= nowMs) entries.delete(key);
   };
 
-  const save = (key: string, step: BucketStep, nowMs: number): BucketState => {
+  /** level is a bucket as stored; one past its fullAtMs (a budget past its window) is absent. */
+  const level = (key: string, nowMs: number): BucketLevel | undefined => {
+    const entry = entries.get(key);
+    return entry === undefined || entry.fullAtMs <= nowMs ? undefined : entry.bucket;
+  };
+
+  const save = (key: string, spec: BucketSpec, step: BucketStep): BucketState => {
     entries.delete(key);
-    if (step.state.resetMs > 0) entries.set(key, { bucket: step.next, fullAtMs: step.next.updatedAtMs + step.state.resetMs });
+    const fullAtMs = Math.min(step.next.updatedAtMs + step.state.resetMs, spec.expireAtMs ?? Infinity);
+    if (step.state.resetMs > 0 && fullAtMs > step.next.updatedAtMs) entries.set(key, { bucket: step.next, fullAtMs });
+    return step.state;
+  };
+
+  const bound = (nowMs: number): void => {
     if (nowMs - lastSweepMs >= sweepIntervalMs || entries.size > maxBuckets) sweep(nowMs);
     for (const oldest of entries.keys()) {
       if (entries.size <= maxBuckets) break;
       entries.delete(oldest);
     }
-    return step.state;
   };
 
   return {
-    // eslint-disable-next-line max-params -- the signature is BucketStore's, shared with the Redis store
-    take: (key: string, spec: BucketSpec, amount: number, minimum: number, nowMs: number): Promise<BucketState> =>
-      Promise.resolve(save(key, take(entries.get(key)?.bucket, spec, { amount, minimum }, nowMs), nowMs)),
-    charge: (key: string, spec: BucketSpec, amount: number, nowMs: number): Promise<BucketState> =>
-      Promise.resolve(save(key, charge(entries.get(key)?.bucket, spec, amount, nowMs), nowMs)),
+    take: (requests: readonly BucketRequest[], nowMs: number): Promise<BucketState[]> => {
+      const ops = requests.map((r) => ({ key: r.key, current: level(r.key, nowMs), spec: r.spec, want: r }));
+      const states = takeAll(ops, nowMs).map((step) => save(step.op.key, step.op.spec, step));
+      bound(nowMs);
+      return Promise.resolve(states);
+    },
+    charge: (charges: readonly BucketCharge[], nowMs: number): Promise<BucketState[]> => {
+      const states = charges.map((c) => save(c.key, c.spec, charge(level(c.key, nowMs), c.spec, c.amount, nowMs)));
+      bound(nowMs);
+      return Promise.resolve(states);
+    },
     size: () => entries.size,
     sweep,
   };

@@ -31,9 +31,13 @@ export function specFor(perMinute: number, burst?: number): BucketSpec {
   return { capacity: burst ?? perMinute, refillPerMs: perMinute / 60_000 };
 }
 
-/** msUntilRefilled is the smallest whole number of milliseconds after which `deficit` tokens have flowed in. */
+/**
+ * msUntilRefilled is the smallest whole number of milliseconds after which `deficit` tokens have
+ * flowed in; Infinity for a bucket that never refills (a spend budget, replaced at its window's end).
+ */
 export function msUntilRefilled(deficit: number, spec: BucketSpec): number {
   if (deficit <= EPSILON) return 0;
+  if (spec.refillPerMs === 0) return Infinity;
   return Math.ceil((deficit - EPSILON / 2) / spec.refillPerMs);
 }
 
@@ -73,12 +77,36 @@ export interface TakeRequest {
  * that consumes nothing (how a request is held back while its token bucket is in debt).
  */
 export function take(current: BucketLevel | undefined, spec: BucketSpec, want: TakeRequest, nowMs: number): BucketStep {
-  const refilled = refill(current, spec, nowMs);
-  if (refilled.level < want.minimum - EPSILON) {
-    return { next: refilled, state: stateOf(refilled, spec, false, msUntilRefilled(want.minimum - refilled.level, spec)) };
-  }
-  const next = { level: refilled.level - want.amount, updatedAtMs: refilled.updatedAtMs };
-  return { next, state: stateOf(next, spec, true, 0) };
+  const [step] = takeAll([{ current, spec, want }], nowMs);
+  if (step === undefined) throw new Error('unreachable: one operation yields one step');
+  return step;
+}
+
+/** BucketOp is one bucket of an atomic batch: the bucket's level as stored, its spec and what is asked of it. */
+export interface BucketOp {
+  readonly current: BucketLevel | undefined;
+  readonly spec: BucketSpec;
+  readonly want: TakeRequest;
+}
+
+/**
+ * takeAll is `take` over several buckets at once, all or nothing: every bucket is refilled and
+ * checked against its `minimum`, and only when all of them hold it is each one's `amount` removed.
+ * A request thus spends nothing (not even its request) when any of its limits refuses it. Each
+ * bucket reports its own state: a bucket that would have allowed is `allowed` even when another
+ * bucket refused the batch.
+ */
+export function takeAll<T extends BucketOp>(ops: readonly T[], nowMs: number): (BucketStep & { readonly op: T })[] {
+  const checked = ops.map((op) => {
+    const bucket = refill(op.current, op.spec, nowMs);
+    return { op, bucket, passes: bucket.level >= op.want.minimum - EPSILON };
+  });
+  const all = checked.every((c) => c.passes);
+  return checked.map(({ op, bucket, passes }) => {
+    if (!passes) return { op, next: bucket, state: stateOf(bucket, op.spec, false, msUntilRefilled(op.want.minimum - bucket.level, op.spec)) };
+    const next = all ? { level: bucket.level - op.want.amount, updatedAtMs: bucket.updatedAtMs } : bucket;
+    return { op, next, state: stateOf(next, op.spec, true, 0) };
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
-/** LimitPolicy bounds one caller: requests and tokens per minute, each a token bucket with a burst. */
-export interface LimitPolicy {
+/** RatePolicy is requests and tokens per minute, each a token bucket with a burst. */
+export interface RatePolicy {
   readonly requestsPerMinute?: number;
   readonly tokensPerMinute?: number;
   /** burstRequests is the request bucket's capacity (defaults to requestsPerMinute). */
@@ -7,6 +7,27 @@ export interface LimitPolicy {
   /** burstTokens is the token bucket's capacity (defaults to tokensPerMinute). */
   readonly burstTokens?: number;
 }
+
+/** BudgetWindow is a spend budget's window: a UTC calendar day or month. */
+export type BudgetWindow = 'day' | 'month';
+
+/** BudgetPolicy is spend budgets in integer micro-units of the price table's currency, per window. */
+export interface BudgetPolicy {
+  readonly dailyMicros?: number;
+  readonly monthlyMicros?: number;
+}
+
+/**
+ * LimitPolicy bounds each caller (the rates at its top level and `budgets.caller`) and every caller
+ * of the namespace together (`namespace` and `budgets.namespace`).
+ */
+export interface LimitPolicy extends RatePolicy {
+  readonly namespace?: RatePolicy;
+  readonly budgets?: { readonly caller?: BudgetPolicy; readonly namespace?: BudgetPolicy };
+}
+
+/** LimitScope says whose bucket refused: the caller's own or the namespace's shared one. */
+export type LimitScope = 'caller' | 'namespace';
 
 /** BucketState is one bucket after an operation; times are milliseconds. */
 export interface BucketState {
@@ -20,41 +41,81 @@ export interface BucketState {
   readonly resetMs: number;
 }
 
+/** BucketRequest is one bucket of an atomic take: remove `amount` if every bucket of the batch holds its `minimum`. */
+export interface BucketRequest {
+  readonly key: string;
+  readonly spec: BucketSpec;
+  readonly amount: number;
+  readonly minimum: number;
+}
+
+/** BucketCharge is one bucket of an atomic charge: remove `amount` unconditionally. */
+export interface BucketCharge {
+  readonly key: string;
+  readonly spec: BucketSpec;
+  readonly amount: number;
+}
+
 /**
  * BucketStore keeps token buckets: an in-memory store per replica, or a shared store (Redis) for
- * every replica and sidecar. Both run the same algorithm.
+ * every replica and sidecar. Both run the same algorithm (token-bucket.ts), and each operation
+ * covers all the buckets of one request at once, atomically: one round trip to a shared store.
  */
 export interface BucketStore {
-  /** take removes `amount` if the bucket holds at least `minimum`, else leaves it unchanged. */
-  take(key: string, spec: BucketSpec, amount: number, minimum: number, nowMs: number): Promise<BucketState>;
-  /** charge removes `amount` unconditionally (it may go negative), e.g. real tokens after a response. */
-  charge(key: string, spec: BucketSpec, amount: number, nowMs: number): Promise<BucketState>;
+  /** take is `takeAll`: each amount is removed only if every bucket holds its minimum; states in request order. */
+  take(requests: readonly BucketRequest[], nowMs: number): Promise<BucketState[]>;
+  /** charge removes every amount unconditionally (levels may go negative), e.g. real usage after a response. */
+  charge(charges: readonly BucketCharge[], nowMs: number): Promise<BucketState[]>;
 }
 
 /** BucketSpec is a bucket's capacity and refill rate per millisecond. */
 export interface BucketSpec {
   readonly capacity: number;
   readonly refillPerMs: number;
+  /** expireAtMs is when the bucket is forgotten whatever its level: a budget window's end. */
+  readonly expireAtMs?: number;
 }
 
-/** LimitKind names one of a policy's limits. */
+/** LimitKind names one of a policy's rate limits. */
 export type LimitKind = 'requests' | 'tokens';
+
+/** RefusalReason is why a request was refused: a rate limit, or a spend budget used up. */
+export type RefusalReason = LimitKind | 'budget';
+
+/** BudgetStatus is one budget's window as last seen: spend so far and when it resets. */
+export interface BudgetStatus {
+  readonly scope: LimitScope;
+  readonly window: BudgetWindow;
+  readonly budgetMicros: number;
+  readonly spentMicros: number;
+  readonly resetAtMs: number;
+}
 
 /** Admission is the limiter's answer for one request, with the headers to send either way. */
 export interface Admission {
   readonly allowed: boolean;
-  /** limit is the limit that refused the request (the one to wait longest for, if both did). */
-  readonly limit?: LimitKind;
+  /** limit is what refused the request: a spend budget first, else the rate limit to wait longest for. */
+  readonly limit?: RefusalReason;
+  /** scope says whose limit refused the request. */
+  readonly scope?: LimitScope;
+  /** budget is the used-up budget when `limit` is `budget`. */
+  readonly budget?: BudgetStatus;
   /** retryAfterSeconds is a whole number of seconds, at least 1 when refused, 0 when allowed. */
   readonly retryAfterSeconds: number;
   /** headers are OpenAI's `x-ratelimit-*` for each configured limit, plus `Retry-After` when refused. */
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** RateLimiter applies one LimitPolicy per caller key. */
+/** Usage is what a finished request consumed: tokens, and its cost when the model is priced. */
+export interface ChargedUsage {
+  readonly tokens: number;
+  readonly costMicros?: number;
+}
+
+/** RateLimiter applies one LimitPolicy per caller key (and to all callers together). */
 export interface RateLimiter {
-  /** admit takes one request from the caller's request bucket and requires its token bucket not to be exhausted. */
+  /** admit takes one request from the request buckets and requires the token buckets and budgets not to be exhausted. */
   admit(callerKey: string): Promise<Admission>;
-  /** charge takes the tokens a response really used from the caller's token bucket, even into debt. */
-  charge(callerKey: string, tokens: number): Promise<void>;
+  /** charge takes what a response really used from the token buckets and budgets, even into debt. */
+  charge(callerKey: string, usage: ChargedUsage): Promise<void>;
 }

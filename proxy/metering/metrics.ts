@@ -5,7 +5,7 @@ import type { InferenceRoute, TokenUsage } from './types.ts';
 // The label value sets belong to the modules that produce them; re-exported for the metric users.
 export type { RequestMode } from '../upstream/provider.ts';
 export type { UpstreamErrorKind } from '../upstream/http.ts';
-export type { LimitKind } from '../limits/types.ts';
+export type { LimitKind, LimitScope, RefusalReason } from '../limits/types.ts';
 
 /** TokenType is the `token_type` label: OpenTelemetry's `input`/`output` plus `cached_input`. */
 export type TokenType = 'input' | 'cached_input' | 'output';
@@ -28,8 +28,14 @@ export interface ProxyMetrics {
   readonly attestationVerifiedTimestamp: Gauge;
   readonly attestationVerifications: Counter<'result' | 'step'>;
   readonly unattested: Gauge;
-  readonly rateLimited: Counter<'caller' | 'caller_namespace' | 'limit'>;
+  readonly rateLimited: Counter<'caller' | 'caller_namespace' | 'limit' | 'scope'>;
   readonly inFlightRequests: Gauge;
+  readonly limitsStoreUp: Gauge;
+  readonly limitsStoreDuration: Histogram<'operation' | 'result'>;
+  readonly limitsStoreErrors: Counter<'operation'>;
+  readonly budgetSpent: Gauge<'window' | 'currency'>;
+  readonly budgetRemaining: Gauge<'window' | 'currency'>;
+  readonly budgetThresholdCrossings: Counter<'scope' | 'window' | 'threshold'>;
   readonly providerKeyLoaded: Gauge;
   readonly configInfo: Gauge<'endpoint' | 'provider' | 'trust'>;
 }
@@ -40,6 +46,8 @@ export interface ProxyMetrics {
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 300];
 const TTFT_BUCKETS = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 30, 60];
 const TOKEN_BUCKETS = Array.from({ length: 12 }, (_, i) => 4 ** i);
+// A shared limits check on loopback takes tens of microseconds; a distant Redis, milliseconds.
+const STORE_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /**
  * createProxyMetrics registers every proxy metric on `registry` (never prom-client's global one,
@@ -77,8 +85,16 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     attestationVerifications: counter('attested_inference_attestation_verifications_total', 'Attestation verifications, by result and the step that failed (none on success).',
       ['result', 'step']),
     unattested: gauge('attested_inference_unattested', '1 when the upstream is an unattested openai-compatible server, else 0.', []),
-    rateLimited: counter('attested_inference_rate_limited_total', 'Requests refused by a rate limit, by caller and the limit hit.', [...caller, 'limit']),
+    rateLimited: counter('attested_inference_rate_limited_total', 'Requests refused by a rate limit or a spent budget, by caller, the limit hit and whose it was.', [...caller, 'limit', 'scope']),
     inFlightRequests: gauge('attested_inference_in_flight_requests', 'Inference requests being served now.', []),
+    limitsStoreUp: gauge('attested_inference_limits_store_up', '1 when the limits store answers (always for the in-memory store), 0 while a shared store is unreachable.', []),
+    limitsStoreDuration: histogram('attested_inference_limits_store_duration_seconds', 'Round trips to the shared limits store, by operation (take before a request, charge after it) and result.',
+      ['operation', 'result'], STORE_BUCKETS),
+    limitsStoreErrors: counter('attested_inference_limits_store_errors_total', 'Failed operations on the shared limits store, by operation.', ['operation']),
+    budgetSpent: gauge('attested_inference_budget_spent_micros', 'Spend of the namespace in the current budget window, as last seen by this replica.', ['window', 'currency']),
+    budgetRemaining: gauge('attested_inference_budget_remaining_micros', 'What is left of the namespace budget in the current window (negative once overspent), as last seen.', ['window', 'currency']),
+    budgetThresholdCrossings: counter('attested_inference_budget_threshold_crossings_total', 'Charges that took a budget across 80 % or 100 % of its window, by scope, window and threshold.',
+      ['scope', 'window', 'threshold']),
     providerKeyLoaded: gauge('attested_inference_provider_key_loaded', '1 when the provider API key file is loaded and non-empty, else 0.', []),
     configInfo: gauge('attested_inference_config_info', 'The loaded configuration (value 1): endpoint name, provider type and trust mode.',
       ['endpoint', 'provider', 'trust']),

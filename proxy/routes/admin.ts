@@ -55,5 +55,6 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: Runtime, life
     providerKeyLoaded: (runtime.apiKey() ?? '') !== '',
     draining: lifecycle.draining(),
     attestation: attestationReport(runtime),
+    limits: runtime.limitsStatus(),
   }));
 }

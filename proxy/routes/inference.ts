@@ -5,7 +5,7 @@ import type { Caller, CallerAuthenticator } from '../auth/types.ts';
 import type { ProxyConfig } from '../config/schema.ts';
 import { ENCAPSULATED_KEY_HEADER } from '../ehbp/client.ts';
 import { ProxyError } from '../errors.ts';
-import { rateLimitError } from '../limits/limiter.ts';
+import { refusalError } from '../limits/limiter.ts';
 import type { RateLimiter } from '../limits/types.ts';
 import type { ProxyMetrics } from '../metering/metrics.ts';
 import { ensureStreamUsage, injectPromptCacheSecret } from '../metering/request-shaping.ts';
@@ -73,8 +73,8 @@ async function admit(deps: InferenceDeps, caller: Caller, reply: FastifyReply): 
   const admission = await deps.limiter.admit(callerKey(caller));
   void reply.headers(admission.headers);
   if (!admission.allowed) {
-    deps.metrics.rateLimited.inc({ caller: caller.label, caller_namespace: caller.namespace ?? '', limit: admission.limit ?? 'requests' });
-    throw rateLimitError(admission);
+    deps.metrics.rateLimited.inc({ caller: caller.label, caller_namespace: caller.namespace ?? '', limit: admission.limit ?? 'requests', scope: admission.scope ?? 'caller' });
+    throw refusalError(admission, deps.config.prices.currency);
   }
 }
 

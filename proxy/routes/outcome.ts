@@ -115,7 +115,11 @@ export async function recordOutcome(o: Outcome, deps: OutcomeDeps, sinks: { span
     callerNamespace: o.caller?.namespace ?? '',
   };
   const cost = recordMetrics(o, labels, deps.metrics, deps.config);
-  if (o.caller && o.usage && o.spec.route !== 'models') await deps.limiter.charge(callerKey(o.caller), o.usage.inputTokens + o.usage.outputTokens);
+  // The real usage and cost (body, final stream event, or Tinfoil's usage header or trailer for
+  // client-sealed bodies) go to the limiter once the response has ended.
+  if (o.caller && o.usage && o.spec.route !== 'models') {
+    await deps.limiter.charge(callerKey(o.caller), { tokens: o.usage.inputTokens + o.usage.outputTokens, ...(cost === undefined ? {} : { costMicros: cost }) });
+  }
   recordSpan(o, labels, sinks.span);
   sinks.log.info(logFields(o, labels, cost), 'request finished');
 }

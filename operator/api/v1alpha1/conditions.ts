@@ -75,6 +75,11 @@ export const REASONS = {
     status: 'True',
     sentence: 'Writing a child object failed; the operator retries with backoff.',
   },
+  LimitsStoreUnreachable: {
+    type: 'Degraded',
+    status: 'True',
+    sentence: 'The operator cannot read spec.limitsStore; proxies apply its failurePolicy while they cannot reach it either.',
+  },
 } as const satisfies Record<string, ReasonEntry>;
 
 /** Reason is any reason in the catalogue. */

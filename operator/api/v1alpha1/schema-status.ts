@@ -31,6 +31,22 @@ const conditionSchema = {
   },
 } as const satisfies JSONSchemaProps;
 
+const AMOUNT = { type: 'string', maxLength: 32, pattern: '^-?[0-9]+\\.[0-9]{6}$' } as const satisfies JSONSchemaProps;
+
+/** budgetStatusSchema is one namespace budget window as the operator last read it from the limits store. */
+const budgetStatusSchema = {
+  description: 'One spend budget window of the namespace (spec.budgets.namespace), as the operator last read it.',
+  type: 'object',
+  required: ['window', 'budget', 'spent', 'resetsAt'],
+  properties: {
+    window: { description: 'day or month (UTC calendar).', type: 'string', enum: ['day', 'month'] },
+    budget: { description: 'The budget, in the price table\'s currency, with six decimals.', ...AMOUNT },
+    spent: { description: 'What the namespace has spent in this window so far, with six decimals (may exceed the budget by requests in flight).', ...AMOUNT },
+    percentUsed: { description: 'spent as a whole percentage of budget, rounded down.', type: 'integer', format: 'int64', minimum: 0 },
+    resetsAt: { description: 'When the window ends and spend starts again from zero.', ...TIME },
+  },
+} as const satisfies JSONSchemaProps;
+
 /** statusSchema is `status`, written by the operator through the status subresource. */
 export const statusSchema = {
   description: 'The observed state of the endpoint, written by the operator.',
@@ -49,6 +65,14 @@ export const statusSchema = {
     },
     readyReplicas: { description: 'How many proxy pods are ready.', type: 'integer', format: 'int32', minimum: 0 },
     url: { description: 'The OpenAI base URL clients in the namespace use (the proxy Service).', type: 'string', maxLength: 2048 },
+    budgets: {
+      description: 'The namespace\'s spend budget windows, read from spec.limitsStore about once a minute.',
+      type: 'array',
+      maxItems: 2,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['window'],
+      items: budgetStatusSchema,
+    },
     attestation: {
       description: 'What the operator last verified about the upstream.',
       type: 'object',

@@ -139,20 +139,40 @@ export const callersSchema = {
 
 const POSITIVE = { type: 'integer', format: 'int64', minimum: 1 } as const satisfies JSONSchemaProps;
 
-/** rateLimitsSchema is `spec.rateLimits`: one token bucket per caller and kind (ARCHITECTURE.md §7). */
+const RATE_FIELDS = {
+  requestsPerMinute: { description: 'Requests each caller may make per minute.', ...POSITIVE },
+  tokensPerMinute: { description: 'Tokens (input plus output) each caller may use per minute.', ...POSITIVE },
+  burstRequests: { description: 'How many requests may arrive at once; defaults to requestsPerMinute. Requires requestsPerMinute.', ...POSITIVE },
+  burstTokens: { description: 'How many tokens may be used at once; defaults to tokensPerMinute. Requires tokensPerMinute.', ...POSITIVE },
+} as const satisfies Record<string, JSONSchemaProps>;
+
+const NAMESPACE_RATE_FIELDS = {
+  ...RATE_FIELDS,
+  requestsPerMinute: { description: 'Requests all callers of the namespace may make together per minute.', ...POSITIVE },
+  tokensPerMinute: { description: 'Tokens (input plus output) all callers of the namespace may use together per minute.', ...POSITIVE },
+} as const satisfies Record<string, JSONSchemaProps>;
+
+const BURST_RULES = [
+  { rule: '!has(self.burstRequests) || has(self.requestsPerMinute)', message: 'burstRequests requires requestsPerMinute', fieldPath: '.burstRequests' },
+  { rule: '!has(self.burstTokens) || has(self.tokensPerMinute)', message: 'burstTokens requires tokensPerMinute', fieldPath: '.burstTokens' },
+] as const;
+
+/** rateLimitsSchema is `spec.rateLimits`: one token bucket per caller and kind, and the namespace's together (ARCHITECTURE.md §7). */
 export const rateLimitsSchema = {
   description: 'Limits applied to each caller (token buckets; absent fields mean no limit). Responses carry OpenAI\'s x-ratelimit-* headers.',
   type: 'object',
   properties: {
-    requestsPerMinute: { description: 'Requests each caller may make per minute.', ...POSITIVE },
-    tokensPerMinute: { description: 'Tokens (input plus output) each caller may use per minute.', ...POSITIVE },
-    burstRequests: { description: 'How many requests may arrive at once; defaults to requestsPerMinute. Requires requestsPerMinute.', ...POSITIVE },
-    burstTokens: { description: 'How many tokens may be used at once; defaults to tokensPerMinute. Requires tokensPerMinute.', ...POSITIVE },
+    ...RATE_FIELDS,
+    namespace: {
+      description:
+        'Limits on all callers of the namespace together, shared by every endpoint and sidecar of the namespace through limitsStore ' +
+        '(required with it). Endpoints of one namespace should declare the same.',
+      type: 'object',
+      properties: NAMESPACE_RATE_FIELDS,
+      'x-kubernetes-validations': BURST_RULES,
+    },
   },
-  'x-kubernetes-validations': [
-    { rule: '!has(self.burstRequests) || has(self.requestsPerMinute)', message: 'burstRequests requires requestsPerMinute', fieldPath: '.burstRequests' },
-    { rule: '!has(self.burstTokens) || has(self.tokensPerMinute)', message: 'burstTokens requires tokensPerMinute', fieldPath: '.burstTokens' },
-  ],
+  'x-kubernetes-validations': BURST_RULES,
 } as const satisfies JSONSchemaProps;
 
 /** promptCacheSchema is `spec.promptCache`. */

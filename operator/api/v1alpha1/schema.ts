@@ -3,6 +3,7 @@ import { DNS_LABEL_PATTERN } from './patterns.ts';
 import { attestationSchema, HTTP_URL_SCHEMA } from './schema-attestation.ts';
 import { proxySchema } from './schema-proxy.ts';
 import { statusSchema } from './schema-status.ts';
+import { budgetsSchema, limitsRules, limitsStoreSchema } from './schema-limits.ts';
 import { callersSchema, modelsSchema, passthroughSchema, pricesSchema, promptCacheSchema, rateLimitsSchema } from './schema-traffic.ts';
 import { TINFOIL_UPSTREAM_URL } from './types.ts';
 
@@ -34,6 +35,7 @@ const specRules = [
     message: 'callers.jwt.jwksUrl must use https unless attestation.trust is Development',
     fieldPath: '.callers.jwt.jwksUrl',
   },
+  ...limitsRules,
 ] as const;
 
 /** specSchema is `spec`, the desired state of an InferenceEndpoint. */
@@ -91,6 +93,8 @@ export const specSchema = {
     prices: pricesSchema,
     callers: callersSchema,
     rateLimits: rateLimitsSchema,
+    budgets: budgetsSchema,
+    limitsStore: limitsStoreSchema,
     promptCache: promptCacheSchema,
     passthrough: passthroughSchema,
     proxy: proxySchema,

@@ -105,12 +105,45 @@ export interface CallersSpec {
   readonly jwt?: JwtCallersSpec;
 }
 
-/** RateLimitsSpec is the token-bucket limit applied to each caller. */
-export interface RateLimitsSpec {
+/** RateSpec is token-bucket limits: requests and tokens per minute, with bursts. */
+export interface RateSpec {
   readonly requestsPerMinute?: number;
   readonly tokensPerMinute?: number;
   readonly burstRequests?: number;
   readonly burstTokens?: number;
+}
+
+/** RateLimitsSpec is the token-bucket limit applied to each caller, and to the namespace's callers together. */
+export interface RateLimitsSpec extends RateSpec {
+  readonly namespace?: RateSpec;
+}
+
+/** BudgetWindowsSpec is spend per UTC day and month, as decimal strings in the price table's currency. */
+export interface BudgetWindowsSpec {
+  readonly daily?: string;
+  readonly monthly?: string;
+}
+
+/** BudgetsSpec is `spec.budgets`. */
+export interface BudgetsSpec {
+  readonly perCaller?: BudgetWindowsSpec;
+  readonly namespace?: BudgetWindowsSpec;
+}
+
+/** RedisStoreSpec is `spec.limitsStore.redis`, defaults applied. */
+export interface RedisStoreSpec {
+  readonly url: string;
+  readonly username?: string;
+  readonly passwordSecretRef?: SecretKeyRef;
+  readonly caSecretRef?: SecretKeyRef;
+  readonly serverName?: string;
+  readonly failurePolicy: 'FailOpen' | 'FailClosed';
+  readonly timeoutMilliseconds: number;
+}
+
+/** LimitsStoreSpec is `spec.limitsStore`. */
+export interface LimitsStoreSpec {
+  readonly redis: RedisStoreSpec;
 }
 
 /** PromptCacheSpec names the secret that separates callers' prompt caches. */
@@ -169,6 +202,8 @@ export interface InferenceEndpointSpec {
   readonly prices: PricesSpec;
   readonly callers: CallersSpec;
   readonly rateLimits?: RateLimitsSpec;
+  readonly budgets?: BudgetsSpec;
+  readonly limitsStore?: LimitsStoreSpec;
   readonly promptCache?: PromptCacheSpec;
   readonly passthrough: PassthroughSpec;
   readonly proxy: ProxySpec;
@@ -213,7 +248,17 @@ export interface InferenceEndpointStatus {
   readonly conditions?: readonly Condition[];
   readonly readyReplicas?: number;
   readonly url?: string;
+  readonly budgets?: readonly BudgetWindowStatus[];
   readonly attestation?: AttestationStatus;
+}
+
+/** BudgetWindowStatus is one namespace budget window as last read: amounts with six decimals. */
+export interface BudgetWindowStatus {
+  readonly window: 'day' | 'month';
+  readonly budget: string;
+  readonly spent: string;
+  readonly percentUsed?: number;
+  readonly resetsAt: string;
 }
 
 /** InferenceEndpoint runs an attesting proxy in front of one upstream, for its own namespace. */

@@ -87,7 +87,17 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
       },
     }),
   },
+  {
+    title: 'namespace rates, spend budgets and a Redis limits store',
+    spec: tinfoil({
+      rateLimits: { requestsPerMinute: 60, namespace: { tokensPerMinute: 1_000_000, burstTokens: 100_000 } },
+      budgets: { perCaller: { daily: '5' }, namespace: { daily: '0', monthly: '1500.25' } },
+      limitsStore: { redis: { url: 'rediss://redis.limits.svc:6380/1', passwordSecretRef: { name: 'limits-redis' }, caSecretRef: { name: 'limits-ca' }, failurePolicy: 'FailClosed' } },
+    }),
+  },
 ];
+
+const store = { limitsStore: { redis: { url: 'redis://redis:6379' } } };
 
 /** REFUSED are the invalid specs, each with the field its refusal must name. */
 export const REFUSED: readonly RefusedCase[] = [
@@ -112,6 +122,13 @@ export const REFUSED: readonly RefusedCase[] = [
   ...JWT_REFUSED,
   { title: 'static-keys without a Secret', spec: tinfoil({ callers: { auth: 'static-keys' } }), field: 'spec.callers.staticKeysSecretRef', says: 'Required value' },
   { title: 'a burst without its rate', spec: tinfoil({ rateLimits: { burstTokens: 10 } }), field: 'spec.rateLimits.burstTokens', says: 'requires tokensPerMinute' },
+  { title: 'budgets without a limits store', spec: tinfoil({ budgets: { namespace: { daily: '10' } } }), field: 'spec.limitsStore', says: 'Required value' },
+  { title: 'namespace rates without a limits store', spec: tinfoil({ rateLimits: { namespace: { requestsPerMinute: 10 } } }), field: 'spec.limitsStore', says: 'Required value' },
+  { title: 'a namespace burst without its rate', spec: tinfoil({ ...store, rateLimits: { namespace: { burstRequests: 10 } } }), field: 'spec.rateLimits.namespace.burstRequests', says: 'requires requestsPerMinute' },
+  { title: 'a budget with 7 decimals', spec: tinfoil({ ...store, budgets: { perCaller: { daily: '0.0000001' } } }), field: 'spec.budgets.perCaller.daily', says: 'should match' },
+  { title: 'a Redis URL with a password in it', spec: tinfoil({ limitsStore: { redis: { url: 'redis://:hunter2@redis:6379' } } }), field: 'spec.limitsStore.redis.url', says: 'should match' },
+  { title: 'a CA for a plain redis:// URL', spec: tinfoil({ limitsStore: { redis: { url: 'redis://redis:6379', caSecretRef: { name: 'ca' } } } }), field: 'spec.limitsStore.redis.url', says: 'allowed only with a rediss:// url' },
+  { title: 'an unknown failure policy', spec: tinfoil({ limitsStore: { redis: { url: 'redis://redis:6379', failurePolicy: 'Ignore' } } }), field: 'spec.limitsStore.redis.failurePolicy', says: 'Unsupported value: "Ignore"' },
   { title: 'an unknown provider', spec: { ...MINIMAL_TINFOIL, provider: 'azure' }, field: 'spec.provider', says: 'Unsupported value: "azure"' },
   { title: 'a missing apiKeySecretRef', spec: { provider: 'tinfoil' }, field: 'spec.apiKeySecretRef', says: 'Required value' },
   { title: 'an operator-owned pod label', spec: tinfoil({ proxy: { podTemplate: { labels: { 'app.kubernetes.io/instance': 'x' } } } }), field: 'spec.proxy.podTemplate.labels', says: "operator's own labels" },
