@@ -6,8 +6,9 @@
 #
 #   --save         also `docker save` the images to tarballs in the cache (for `kind load` /
 #                  `ctr images import` later)
-#   --e2e          also build the e2e suite's helper image (enclave simulator + openai client,
-#                  test/e2e/images/Dockerfile.e2e) on top of the proxy image
+#   --e2e          also build the e2e suite's images: the helper (enclave simulator + openai client,
+#                  test/e2e/images/Dockerfile.e2e) on top of the proxy image, and a Redis image
+#                  from this machine's Debian redis-server (the shared limits store)
 #
 # What it does, each stage timed:
 #   1. starts Debian's dockerd by hand (own data root, exec root, pid file and socket in a temporary
@@ -54,6 +55,7 @@ RUNTIME_BASE=attested-inference/runtime-base:node24
 PROXY_IMAGE=registry.local/attested-inference-proxy:dev
 OPERATOR_IMAGE=registry.local/attested-inference-operator:dev
 E2E_IMAGE=registry.local/attested-inference-e2e:dev
+REDIS_IMAGE=registry.local/attested-inference-redis:dev
 # docker.io's own client: same release as the daemon, and its `docker build` is the classic builder,
 # which never fetches a `# syntax=` frontend image.
 DOCKER_CLI=/usr/bin/docker
@@ -303,16 +305,44 @@ build_e2e_image() {
   docker build --network none -f "$ctx/test/e2e/images/Dockerfile.e2e" --build-arg "PROXY_IMAGE=$PROXY_IMAGE" \
     -t "$E2E_IMAGE" "$ctx" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; die "docker build of $E2E_IMAGE"; }
 }
+# Redis for the e2e limits scenario: Debian's redis-server binary and exactly the libraries it
+# links, as the package installed them here, in a root with no shell, run as 65532.
+build_redis_image() {
+  local root="$WORK/redis-rootfs" bin lib real
+  [ -x /usr/bin/redis-server ] || die "redis-server is not installed (apt-get install redis-server)"
+  bin="$(readlink -f /usr/bin/redis-server)"
+  mkdir -p "$root"/{usr/bin,data,tmp,etc,usr/share/doc/redis-tools}
+  install -m 0755 "$bin" "$root/usr/bin/redis-server"
+  ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+    real="$(readlink -f "$lib")"
+    mkdir -p "$root$(dirname "$real")" "$root$(dirname "$lib")"
+    cp -a "$real" "$root$real"
+    [ "$lib" = "$real" ] || ln -sf "$real" "$root$lib"
+  done
+  ldconfig -r "$root" 2>/dev/null || true
+  cp /usr/share/doc/redis-tools/copyright "$root/usr/share/doc/redis-tools/"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/data:/sbin/nologin\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
+  chown 65532:65532 "$root/data"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" --numeric-owner -cf - . | docker import --change 'USER 65532:65532' --change 'WORKDIR /data' \
+    --change 'ENTRYPOINT ["/usr/bin/redis-server"]' - "$REDIS_IMAGE" >/dev/null
+  [ "$(docker run --rm --network none "$REDIS_IMAGE" --version | cut -d' ' -f1-3)" = "Redis server v=$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" ] ||
+    die "redis-server does not run in $REDIS_IMAGE"
+}
 if [ "$e2e" = 1 ]; then
   stage "build e2e helper image"
   build_e2e_image
   log "$E2E_IMAGE: $(size_mb "$E2E_IMAGE")"
+  stage "build redis image"
+  build_redis_image
+  log "$REDIS_IMAGE: $(size_mb "$REDIS_IMAGE")"
 fi
 
 if [ "$save" = 1 ]; then
   stage "docker save"
   images=("$PROXY_IMAGE" "$OPERATOR_IMAGE")
-  [ "$e2e" = 1 ] && images+=("$E2E_IMAGE")
+  [ "$e2e" = 1 ] && images+=("$E2E_IMAGE" "$REDIS_IMAGE")
   for image in "${images[@]}"; do
     out="$CACHE/$(basename "${image%%:*}")-${image##*:}.tar"
     docker save -o "$out.tmp" "$image" && mv "$out.tmp" "$out"

@@ -11,6 +11,7 @@ import { e2e } from './harness/kube.ts';
 import { deploySimulator, stopOpenLoops } from './harness/world.ts';
 import type { World } from './harness/world-state.ts';
 import { attestationScenario } from './scenarios/attestation.ts';
+import { budgetsScenario } from './scenarios/budgets.ts';
 import { endpointScenario } from './scenarios/endpoint.ts';
 import { failClosedScenario } from './scenarios/fail-closed.ts';
 import { failoverScenario } from './scenarios/failover.ts';
@@ -44,6 +45,7 @@ describe('attested-inference-operator end to end', () => {
   keyRotationScenario(world);
   failClosedScenario(world);
   failoverScenario(world);
+  budgetsScenario(world);
 
   describe('no image is ever pulled', () => {
     it('has no Pod event about pulling an image', async () => {

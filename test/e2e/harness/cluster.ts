@@ -19,6 +19,8 @@ export interface E2eImages {
   readonly proxy: string;
   /** helper runs the enclave simulator and the openai-SDK client (test/e2e/images/). */
   readonly helper: string;
+  /** redis is the shared limits store (Debian's redis-server). */
+  readonly redis: string;
   /** pullPolicy is Never on kind (everything is preloaded), IfNotPresent on an existing cluster. */
   readonly pullPolicy: 'Never' | 'IfNotPresent';
 }
@@ -28,6 +30,7 @@ export const LOCAL_IMAGES: E2eImages = {
   operator: 'registry.local/attested-inference-operator:dev',
   proxy: 'registry.local/attested-inference-proxy:dev',
   helper: 'registry.local/attested-inference-e2e:dev',
+  redis: 'registry.local/attested-inference-redis:dev',
   pullPolicy: 'Never',
 };
 
@@ -38,7 +41,7 @@ function cacheDir(): string {
 
 /** imageTarballs are where `hack/images.sh --save --e2e` leaves the images. */
 export function imageTarballs(): string[] {
-  return ['attested-inference-proxy-dev.tar', 'attested-inference-operator-dev.tar', 'attested-inference-e2e-dev.tar'].map((f) => join(cacheDir(), f));
+  return ['proxy', 'operator', 'e2e', 'redis'].map((name) => join(cacheDir(), `attested-inference-${name}-dev.tar`));
 }
 
 /** runScript runs a hack/ script with its progress on our stderr and resolves with its stdout. */
@@ -129,5 +132,11 @@ export function existingImages(env: NodeJS.ProcessEnv): E2eImages {
     if (value === undefined || value === '') throw new Error(`E2E_CLUSTER=existing needs ${name} (an image the cluster can pull)`);
     return value;
   };
-  return { operator: pick('E2E_OPERATOR_IMAGE'), proxy: pick('E2E_PROXY_IMAGE'), helper: pick('E2E_HELPER_IMAGE'), pullPolicy: 'IfNotPresent' };
+  return {
+    operator: pick('E2E_OPERATOR_IMAGE'),
+    proxy: pick('E2E_PROXY_IMAGE'),
+    helper: pick('E2E_HELPER_IMAGE'),
+    redis: env.E2E_REDIS_IMAGE ?? 'redis:7.0',
+    pullPolicy: 'IfNotPresent',
+  };
 }

@@ -9,8 +9,21 @@ function repositoryAndTag(image: string): [string, string] {
   return at > image.lastIndexOf('/') ? [image.slice(0, at), image.slice(at + 1)] : [image, 'latest'];
 }
 
-/** helmInstall installs the chart with the suite's images, development trust and the webhook on. */
+/** LIMITS_PASSWORD is the e2e Redis password: the operator reads budgets with it (a file from a Secret). */
+export const LIMITS_PASSWORD = 'e2e-limits-store-password';
+export const LIMITS_SECRET = 'limits-redis';
+
+/** limitsSecret is the Secret holding the Redis password, in `namespace`. */
+export function limitsSecret(namespace: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: LIMITS_SECRET, namespace }, data: { password: Buffer.from(LIMITS_PASSWORD).toString('base64') } };
+}
+
+/**
+ * helmInstall installs the chart with the suite's images, development trust, the webhook on, and
+ * the limits store's password for the operator (a Secret made first in the release namespace).
+ */
 export async function helmInstall(k: E2e): Promise<string> {
+  await k.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } }, limitsSecret(RELEASE_NAMESPACE)]);
   const [operatorRepo, operatorTag] = repositoryAndTag(k.images.operator);
   const [proxyRepo, proxyTag] = repositoryAndTag(k.images.proxy);
   const result = await k.helm([
@@ -18,6 +31,7 @@ export async function helmInstall(k: E2e): Promise<string> {
     '--set', `image.repository=${operatorRepo}`, '--set', `image.tag=${operatorTag}`, '--set', `image.pullPolicy=${k.images.pullPolicy}`,
     '--set', `proxy.image.repository=${proxyRepo}`, '--set', `proxy.image.tag=${proxyTag}`, '--set', `proxy.image.pullPolicy=${k.images.pullPolicy}`,
     '--set', 'allowDevelopmentTrust=true', '--set', 'webhook.enabled=true', '--set', 'replicaCount=2',
+    '--set', `limitsStore.passwordSecret.name=${LIMITS_SECRET}`,
   ]);
   if (result.code !== 0) throw new Error(`helm install failed: ${result.stderr || result.stdout}`);
   return result.stdout;
