@@ -64,7 +64,7 @@ async function chatFrom(k: E2e, pod: string, baseUrl: string): Promise<ClientAns
 
 /** Issue #10 on real pods: two replicas and an injected sidecar share one namespace budget through Redis. */
 export function budgetsScenario(world: World): void {
-  describe('9. a namespace budget shared by replicas and a sidecar through Redis', () => {
+  describe('8. a namespace budget shared by replicas and a sidecar through Redis', () => {
     it('admits about the budget in total across both replicas and the sidecar, then refuses everywhere with insufficient_quota', async () => {
       const { k } = world;
       await namespaceWithKey(k, NS, 'sk-e2e-budget-key', { 'inference.attested.dev/injection': 'enabled' });

@@ -5,9 +5,9 @@ import { APP_NS, CHAT, type World } from '../harness/world-state.ts';
 
 const CLUSTER_KINDS = 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations';
 
-/** Scenario 8: helm uninstall leaves only what docs/helm.md says it keeps. */
+/** Scenario 9: helm uninstall leaves only what docs/helm.md says it keeps. */
 export function uninstallScenario(world: World): void {
-  describe('8. helm uninstall', () => {
+  describe('9. helm uninstall', () => {
     it('removes everything the chart made and keeps the CRD and the endpoints, as documented', async () => {
       const { k } = world;
       const result = await k.helm(['uninstall', RELEASE, '--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '3m']);
