@@ -1,5 +1,4 @@
 import { inject } from 'vitest';
-import { stringify } from 'yaml';
 import { kubeTools, type CommandResult, type KubeTools } from '../../harness/commands.ts';
 import type { E2eImages } from './cluster.ts';
 
@@ -38,8 +37,9 @@ export function e2e(): E2e {
     run,
     json: async <T>(args: readonly string[]): Promise<T> => JSON.parse(await run([...args, '-o', 'json'])) as T,
     apply: async (objects) => {
-      const yaml = typeof objects === 'string' ? objects : objects.map((o) => stringify(o)).join('---\n');
-      await run(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], yaml);
+      // Objects go as JSON: kubectl reads YAML 1.1, where an unquoted `no` or `on` is a boolean.
+      const input = typeof objects === 'string' ? objects : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+      await run(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], input);
     },
   };
 }
