@@ -31,6 +31,20 @@ export function helperContainer(k: E2e, name: string, args: readonly string[]): 
 
 export const TMP_VOLUME = { name: 'tmp', emptyDir: {} };
 
+/** deployment is a one-replica Deployment whose pods carry `labels` (its selector) and `annotations`. */
+export function deployment(name: string, namespace: string, pod: { labels: Record<string, string>; annotations?: Record<string, string>; spec: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: pod.labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: pod.labels },
+      template: { metadata: { labels: pod.labels, ...(pod.annotations ? { annotations: pod.annotations } : {}) }, spec: pod.spec },
+    },
+  };
+}
+
 /** deploySimulator runs the simulator with a signing key made here and returns the public key (PEM). */
 export async function deploySimulator(k: E2e): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -43,35 +57,26 @@ export async function deploySimulator(k: E2e): Promise<string> {
       metadata: { name: 'simulator-signing-key', namespace: SIM_NAMESPACE },
       stringData: { 'key.pem': privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: SIM_NAME, namespace: SIM_NAMESPACE, labels },
+    deployment(SIM_NAME, SIM_NAMESPACE, {
+      labels,
       spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: 2,
-            containers: [
-              {
-                ...helperContainer(k, 'simulator', ['test/e2e/images/simulator.ts']),
-                env: [
-                  { name: 'SIM_DOMAIN', value: new URL(SIM_URL).host },
-                  { name: 'SIM_SIGNING_KEY_FILE', value: '/etc/simulator/key.pem' },
-                  { name: 'SIM_PORT', value: String(SIM_PORT) },
-                ],
-                ports: [{ name: 'http', containerPort: SIM_PORT }],
-                readinessProbe: { httpGet: { path: '/control/state', port: 'http' }, periodSeconds: 1 },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'key', mountPath: '/etc/simulator', readOnly: true }],
-              },
+        terminationGracePeriodSeconds: 2,
+        containers: [
+          {
+            ...helperContainer(k, 'simulator', ['test/e2e/images/simulator.ts']),
+            env: [
+              { name: 'SIM_DOMAIN', value: new URL(SIM_URL).host },
+              { name: 'SIM_SIGNING_KEY_FILE', value: '/etc/simulator/key.pem' },
+              { name: 'SIM_PORT', value: String(SIM_PORT) },
             ],
-            volumes: [TMP_VOLUME, { name: 'key', secret: { secretName: 'simulator-signing-key' } }],
+            ports: [{ name: 'http', containerPort: SIM_PORT }],
+            readinessProbe: { httpGet: { path: '/control/state', port: 'http' }, periodSeconds: 1 },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'key', mountPath: '/etc/simulator', readOnly: true }],
           },
-        },
+        ],
+        volumes: [TMP_VOLUME, { name: 'key', secret: { secretName: 'simulator-signing-key' } }],
       },
-    },
+    }),
     {
       apiVersion: 'v1',
       kind: 'Service',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { endpointManifest, getEndpoint, namespaceWithKey, waitReady, PRICES } from '../harness/endpoints.ts';
 import { LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
 import { eventually, podsOf, type E2e } from '../harness/kube.ts';
-import { helperContainer, HELPER_CLIENT, TMP_VOLUME, type ClientAnswer } from '../harness/world.ts';
+import { deployment, helperContainer, HELPER_CLIENT, TMP_VOLUME, type ClientAnswer } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
 
 const NS = 'aio-e2e-budget';
@@ -23,34 +23,26 @@ async function deployRedis(k: E2e): Promise<void> {
   const labels = { app: 'redis' };
   await k.apply([
     limitsSecret(NS),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'redis', namespace: NS },
+    deployment('redis', NS, {
+      labels,
+      annotations: { 'inference.attested.dev/inject': 'false' },
       spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels, annotations: { 'inference.attested.dev/inject': 'false' } },
-          spec: {
-            containers: [
-              {
-                name: 'redis',
-                image: k.images.redis,
-                imagePullPolicy: k.images.pullPolicy,
-                args: ['--port', '6379', '--requirepass', '$(REDIS_PASSWORD)', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-                env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: LIMITS_SECRET, key: 'password' } } }],
-                ports: [{ name: 'redis', containerPort: 6379 }],
-                readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 1 },
-                securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [{ name: 'data', mountPath: '/data' }],
-              },
-            ],
-            volumes: [{ name: 'data', emptyDir: {} }],
+        containers: [
+          {
+            name: 'redis',
+            image: k.images.redis,
+            imagePullPolicy: k.images.pullPolicy,
+            args: ['--port', '6379', '--requirepass', '$(REDIS_PASSWORD)', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+            env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: LIMITS_SECRET, key: 'password' } } }],
+            ports: [{ name: 'redis', containerPort: 6379 }],
+            readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 1 },
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
           },
-        },
+        ],
+        volumes: [{ name: 'data', emptyDir: {} }],
       },
-    },
+    }),
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'redis', namespace: NS }, spec: { selector: labels, ports: [{ name: 'redis', port: 6379, targetPort: 'redis' }] } },
   ]);
   await k.run(['-n', NS, 'rollout', 'status', 'deployment/redis', '--timeout=120s']);

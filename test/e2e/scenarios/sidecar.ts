@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { endpointManifest, namespaceWithKey, waitReady } from '../harness/endpoints.ts';
 import { eventually, podReady, podsOf, type PodObject } from '../harness/kube.ts';
-import { helperContainer, HELPER_CLIENT, TMP_VOLUME } from '../harness/world.ts';
+import { deployment, helperContainer, HELPER_CLIENT, TMP_VOLUME } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
 
 const NS = 'aio-e2e-sidecar';
@@ -22,26 +22,16 @@ export function sidecarScenario(world: World): void {
       await namespaceWithKey(k, NS, 'sk-e2e-sidecar-key', { 'inference.attested.dev/injection': 'enabled' });
       await k.apply([endpointManifest('side', NS, world.publicKeyPem)]);
       await waitReady(k, NS, 'side');
-      const labels = { app: 'sidecar-app' };
       await k.apply([
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'sidecar-app', namespace: NS },
+        deployment('sidecar-app', NS, {
+          labels: { app: 'sidecar-app' },
           spec: {
-            replicas: 1,
-            selector: { matchLabels: labels },
-            template: {
-              metadata: { labels },
-              spec: {
-                terminationGracePeriodSeconds: 1,
-                // The app exits 1 when its first call, made as soon as it starts, fails.
-                containers: [helperContainer(k, 'app', [HELPER_CLIENT, 'app', '--base-url', 'http://127.0.0.1:15080/v1'])],
-                volumes: [TMP_VOLUME],
-              },
-            },
+            terminationGracePeriodSeconds: 1,
+            // The app exits 1 when its first call, made as soon as it starts, fails.
+            containers: [helperContainer(k, 'app', [HELPER_CLIENT, 'app', '--base-url', 'http://127.0.0.1:15080/v1'])],
+            volumes: [TMP_VOLUME],
           },
-        },
+        }),
       ]);
       await k.run(['-n', NS, 'rollout', 'status', 'deployment/sidecar-app', '--timeout=180s']);
       const [pod] = await podsOf(k, NS, 'app=sidecar-app');
