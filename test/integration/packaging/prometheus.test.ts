@@ -257,6 +257,10 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       AttestedInferenceProviderKeyMissing: [],
       AttestedInferenceHighErrorRatio: ['team-c'],
       AttestedInferenceRateLimited: ['team-a'],
+      AttestedInferenceBudgetNearlySpent: [],
+      AttestedInferenceBudgetExhausted: [],
+      AttestedInferenceCallerBudgetExhausted: [],
+      AttestedInferenceLimitsStoreDown: [],
       AttestedInferenceCostOverBudget: ['team-a'],
       AttestedInferenceEndpointNotReady: [`${opNs.name}/stuck`, `${opNs.name}/unverified`],
       AttestedInferenceEndpointNotAttested: [`${opNs.name}/unverified`],
@@ -272,7 +276,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     for (const file of [join(ROOT, 'config', 'prometheus', 'attested-inference.rules.yaml'), rulesFile]) {
       const checked = await runCommand('promtool', ['check', 'rules', file]);
       expect(checked.code, checked.stdout + checked.stderr).toBe(0);
-      expect(checked.stdout).toContain('SUCCESS: 10 rules found');
+      expect(checked.stdout).toContain('SUCCESS: 14 rules found');
     }
     const tested = await runCommand('promtool', ['test', 'rules', join(import.meta.dirname, 'alerts.promtool.yaml')]);
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
