@@ -58,7 +58,7 @@ groups:
           summary: {{`Caller {{ $labels.caller }} is being rate limited by endpoints in {{ $labels.namespace }}`}}
           description: Requests are refused with 429; raise spec.rateLimits or slow the caller down.
       - alert: AttestedInferenceBudgetNearlySpent
-        expr: {{ printf "%s >= 0.9 < 1" $used }}
+        expr: {{ printf "%s >= %v < 1" $used $rule.budgetNearlySpent }}
         labels:
           severity: warning
         annotations:
