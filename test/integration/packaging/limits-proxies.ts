@@ -18,7 +18,7 @@ export interface LimitsProxies {
   /** budget is team-d/budget: namespace budgets of two answers a day and `monthMicros` a month. */
   readonly budget: TestProxy;
   readonly budgetAt: Where;
-  /** store is team-e/store: a request limit in a Redis that `storeDown` stops. */
+  /** store is team-e/store: a request limit and a caller budget of 1 micro-unit a day, in a Redis that `storeDown` stops. */
   readonly store: TestProxy;
   readonly storeAt: Where;
   /** answerMicros is what each of team-d's answers costs. */
@@ -26,6 +26,8 @@ export interface LimitsProxies {
   readonly monthMicros: number;
   /** spent waits until team-d reports `micros` spent today: a charge runs after its answer was sent. */
   spent(micros: number): Promise<void>;
+  /** callerSpent waits until team-e's first charge took its caller's budget across 100 %. */
+  callerSpent(): Promise<void>;
   /** storeDown stops team-e's Redis and waits until its proxy noticed. */
   storeDown(): Promise<void>;
 }
@@ -51,7 +53,7 @@ export async function startLimitsProxies(options: { start: StartProxy; simulator
   const [budgetRedis, storeRedis] = redis as [RedisServer, RedisServer];
   const store = (server: RedisServer): Record<string, unknown> => ({ type: 'redis', redis: { url: server.url, failurePolicy: 'FailOpen', timeoutMs: 250 } });
   const d = await start('team-d', 'budget', metered, { limits: { budgets: { namespace: { dailyMicros: 2 * answerMicros, monthlyMicros: monthMicros } }, store: store(budgetRedis) } });
-  const e = await start('team-e', 'store', options.simulator, { limits: { requestsPerMinute: 600, store: store(storeRedis) } });
+  const e = await start('team-e', 'store', options.simulator, { limits: { requestsPerMinute: 600, budgets: { caller: { dailyMicros: 1 } }, store: store(storeRedis) } });
   const storeUp = async (proxy: TestProxy): Promise<number | undefined> => metricValue(await proxy.metrics(), 'attested_inference_limits_store_up');
   await waitFor('team-d and team-e to reach Redis', async () => (await storeUp(d)) === 1 && (await storeUp(e)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
   const prices = { 'llama3-3-70b': price };
@@ -65,6 +67,10 @@ export async function startLimitsProxies(options: { start: StartProxy; simulator
     async spent(micros: number): Promise<void> {
       const day = async (): Promise<number | undefined> => metricValue(await d.metrics(), 'attested_inference_budget_spent_micros', { window: 'day', currency: 'USD' });
       await waitFor(`team-d to have spent ${String(micros)}`, async () => (await day()) === micros, { timeoutMs: 5_000, intervalMs: 20 });
+    },
+    async callerSpent(): Promise<void> {
+      const crossed = async (): Promise<number | undefined> => metricValue(await e.metrics(), 'attested_inference_budget_threshold_crossings_total', { scope: 'caller', window: 'day', threshold: '100' });
+      await waitFor('team-e to have spent its caller budget', async () => (await crossed()) === 1, { timeoutMs: 5_000, intervalMs: 20 });
     },
     async storeDown(): Promise<void> {
       await storeRedis.stop();

@@ -50,7 +50,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
   let chatAt: Where;
   let embedAt: Where;
   let brokenAt: Where;
-  /** limits are team-d (spend budgets) and team-e (a limits store that goes down), both on Redis. */
+  /** limits are team-d (namespace budgets) and team-e (a caller budget, and a limits store that goes down), both on Redis. */
   let limits: LimitsProxies;
 
   const q = async (query: Query | undefined, vars: Partial<typeof ALL> = {}): Promise<Sample[]> => {
@@ -122,6 +122,9 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     for (let i = 0; i < 4; i++) await chat(ledger, chatAt, { stream: i === 0 });
     await Promise.all([embed(ledger, embedAt), chat(ledger, brokenAt, { stream: false }), chat(ledger, budgetAt, { stream: false }), chat(ledger, storeAt, { stream: false })]);
     await limits.spent(limits.answerMicros);
+    // team-e's caller spent its budget: refused in both phases, so rate() sees refusals.
+    await limits.callerSpent();
+    await chat(ledger, storeAt, { stream: false });
     await waitFor('two scrapes of every target', async () => (await prometheus.query('count_over_time(attested_inference_config_info[1m]) >= 2')).length === 5, { timeoutMs: 15_000, intervalMs: 250 });
     const refusedBefore = ledger.statuses.get('team-a/chat|429') ?? 0;
     for (let i = 0; i < 12 && (ledger.statuses.get('team-a/chat|429') ?? 0) === refusedBefore; i++) await chat(ledger, chatAt, { stream: i % 2 === 0 });
@@ -131,7 +134,9 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     await chat(ledger, budgetAt, { stream: false });
     await limits.spent(2 * limits.answerMicros);
     for (let i = 0; i < 2; i++) await chat(ledger, budgetAt, { stream: false });
-    // team-e loses Redis: FailOpen keeps answering, each take fails (an error) and store up drops to 0.
+    // team-e's caller is refused again; then team-e loses Redis: FailOpen answers from the per-replica
+    // store (which has seen no spend), each take and charge fails (an error) and store up drops to 0.
+    await chat(ledger, storeAt, { stream: false });
     await limits.storeDown();
     await chat(ledger, storeAt, { stream: false });
     const end = Date.now() / 1000;
@@ -154,6 +159,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     expect(ledger.statuses.get('team-d/budget|200')).toBe(2);
     expect(ledger.statuses.get('team-d/budget|429')).toBe(2);
     expect(ledger.statuses.get('team-e/store|200')).toBe(2);
+    expect(ledger.statuses.get('team-e/store|429')).toBe(2);
     expect(ledger.tokens.get('team-a|team-a/chat|llama3-3-70b|cached_input')).toBe(3 * (ledger.statuses.get('team-a/chat|200') ?? 0));
   });
 
@@ -201,7 +207,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
 
   it('answers the request panels: rate, error ratio, latency, time to first token, rate limits', async () => {
     expect(Object.keys(keyed(await q(REQUESTS.requestRate[0]), ['endpoint', 'status_code'])).sort()).toEqual([
-      'team-a/chat|200', 'team-a/chat|429', 'team-b/embed|200', 'team-c/broken|503', 'team-d/budget|200', 'team-d/budget|429', 'team-e/store|200',
+      'team-a/chat|200', 'team-a/chat|429', 'team-b/embed|200', 'team-c/broken|503', 'team-d/budget|200', 'team-d/budget|429', 'team-e/store|200', 'team-e/store|429',
     ]);
     expect(keyed(await q(REQUESTS.errorRatio[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 1, 'team-d/budget': 0, 'team-e/store': 0 });
     for (const query of REQUESTS.latency) {
@@ -214,7 +220,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       expect(Object.keys(ttft)).toEqual(['team-a/chat']);
       expect(ttft['team-a/chat']).toBeGreaterThan(0);
     }
-    expect(Object.keys(keyed(await q(REQUESTS.rateLimited[0]), ['endpoint', 'caller', 'limit'])).sort()).toEqual(['team-a/chat|anonymous|requests', 'team-d/budget|anonymous|budget']);
+    expect(Object.keys(keyed(await q(REQUESTS.rateLimited[0]), ['endpoint', 'caller', 'limit'])).sort()).toEqual(['team-a/chat|anonymous|requests', 'team-d/budget|anonymous|budget', 'team-e/store|anonymous|budget']);
     expect(keyed(await q(REQUESTS.inFlight[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 0, 'team-d/budget': 0, 'team-e/store': 0 });
     expect(await q(REQUESTS.upstreamErrors[0])).toEqual([]);
   });
@@ -228,10 +234,10 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     const [spentQuery, remainingQuery] = LIMITS.budgetSpend;
     expect(keyed(await q(spentQuery), ['namespace', 'window', 'currency'])).toEqual({ 'team-d|day|USD': (2 * answer) / 1e6, 'team-d|month|USD': (2 * answer) / 1e6 });
     expect(keyed(await q(remainingQuery), ['namespace', 'window', 'currency'])).toEqual({ 'team-d|day|USD': 0, 'team-d|month|USD': (month - 2 * answer) / 1e6 });
-    expect(Object.keys(keyed(await q(LIMITS.refusals[0]), ['namespace', 'limit', 'scope'])).sort()).toEqual(['team-a|requests|caller', 'team-d|budget|namespace']);
-    // The second answer took the day across 80 and 100 %, the month across 80 %.
+    expect(Object.keys(keyed(await q(LIMITS.refusals[0]), ['namespace', 'limit', 'scope'])).sort()).toEqual(['team-a|requests|caller', 'team-d|budget|namespace', 'team-e|budget|caller']);
+    // team-d's second answer took its day across 80 and 100 %, its month across 80 %; team-e's first answer its caller's day.
     expect(Object.keys(keyed(await q(LIMITS.crossings[0]), ['namespace', 'scope', 'window', 'threshold'])).sort()).toEqual([
-      'team-d|namespace|day|100', 'team-d|namespace|day|80', 'team-d|namespace|month|80',
+      'team-d|namespace|day|100', 'team-d|namespace|day|80', 'team-d|namespace|month|80', 'team-e|caller|day|100', 'team-e|caller|day|80',
     ]);
     // The in-memory store is always up; team-e's Redis was stopped.
     expect(keyed(await q(LIMITS.storeUp[0]), ['endpoint'])).toEqual({ 'team-a/chat': 1, 'team-b/embed': 1, 'team-c/broken': 1, 'team-d/budget': 1, 'team-e/store': 0 });
@@ -241,7 +247,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       expect(Object.keys(latency).sort(), query.expr).toEqual(['charge', 'take']);
       for (const v of Object.values(latency)) expect(v).toBeGreaterThan(0);
     }
-    expect(Object.keys(keyed(await q(LIMITS.storeErrors[0]), ['endpoint', 'operation']))).toEqual(['team-e/store|take']);
+    expect(Object.keys(keyed(await q(LIMITS.storeErrors[0]), ['endpoint', 'operation'])).sort()).toEqual(['team-e/store|charge', 'team-e/store|take']);
   });
 
   it('answers the attestation panels: up, age, accepted release, verifications, rollouts, conditions', async () => {
@@ -306,10 +312,11 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       AttestedInferenceProviderKeyMissing: [],
       AttestedInferenceHighErrorRatio: ['team-c'],
       AttestedInferenceRateLimited: ['team-a'],
-      // team-d: the day's budget is spent, the month's at 95 %; team-e's proxy lost its Redis.
+      // team-d: the day's budget is spent, the month's at 95 %; team-e: its caller's budget is spent
+      // (a refusal AttestedInferenceRateLimited leaves out), and its proxy lost its Redis.
       AttestedInferenceBudgetNearlySpent: ['team-d'],
       AttestedInferenceBudgetExhausted: ['team-d'],
-      AttestedInferenceCallerBudgetExhausted: [],
+      AttestedInferenceCallerBudgetExhausted: ['team-e'],
       AttestedInferenceLimitsStoreDown: ['team-e'],
       AttestedInferenceCostOverBudget: ['team-a'],
       AttestedInferenceEndpointNotReady: [`${opNs.name}/stuck`, `${opNs.name}/unverified`],
