@@ -125,7 +125,10 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     // team-e's caller spent its budget: refused in both phases, so rate() sees refusals.
     await limits.callerSpent();
     await chat(ledger, storeAt, { stream: false });
-    await waitFor('two scrapes of every target', async () => (await prometheus.query('count_over_time(attested_inference_config_info[1m]) >= 2')).length === 5, { timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor('two scrapes of every target, the last after team-d spent and team-e refused', async () =>
+      (await prometheus.query('count_over_time(attested_inference_config_info[1m]) >= 2')).length === 5
+      && (await prometheus.query('attested_inference_budget_spent_micros{namespace="team-d", window="day"} > 0')).length === 1
+      && (await prometheus.query('attested_inference_rate_limited_total{namespace="team-e"} >= 1')).length === 1, { timeoutMs: 15_000, intervalMs: 250 });
     const refusedBefore = ledger.statuses.get('team-a/chat|429') ?? 0;
     for (let i = 0; i < 12 && (ledger.statuses.get('team-a/chat|429') ?? 0) === refusedBefore; i++) await chat(ledger, chatAt, { stream: i % 2 === 0 });
     for (let i = 0; i < 2; i++) await embed(ledger, embedAt);
