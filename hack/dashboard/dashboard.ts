@@ -1,4 +1,4 @@
-import { ATTESTATION, OPERATOR, REQUESTS, TRAFFIC, VARIABLES, type Query } from './queries.ts';
+import { ATTESTATION, LIMITS, OPERATOR, REQUESTS, TRAFFIC, VARIABLES, type Query } from './queries.ts';
 
 /** PanelSpec is one panel before layout: what it shows and how. */
 interface PanelSpec {
@@ -43,6 +43,18 @@ const ROWS: readonly Row[] = [
       ts('Rate-limit rejections', 'reqps', REQUESTS.rateLimited, '429 answers by caller and the limit hit.'),
       ts('In-flight requests', 'short', REQUESTS.inFlight, 'Requests being served, streams included.'),
       ts('Upstream errors', 'reqps', REQUESTS.upstreamErrors, 'Failures talking to the upstream, by kind.'),
+    ],
+  },
+  {
+    title: 'Limits and budgets',
+    panels: [
+      ts('Budget used', 'percentunit', LIMITS.budgetUsed, "Share of each namespace budget spent in the current window (day or month, UTC), the most recent replica's view; at 100 % requests get 429 insufficient_quota."),
+      ts('Budget spent and remaining', 'currencyUSD', LIMITS.budgetSpend, 'Namespace spend and what is left in the current window, in the price table currency; remaining goes negative by the overshoot of requests in flight.'),
+      ts('429s by limit and scope', 'reqps', LIMITS.refusals, "Refusals by the limit hit (requests, tokens, budget) and whose it was (the caller's own or the namespace's)."),
+      table('Budget thresholds crossed in the selected range', 'short', LIMITS.crossings, 'Charges that took a budget across 80 % or 100 %, counted once across replicas.'),
+      { ...ts('Limits store up', 'short', LIMITS.storeUp, '1 while every proxy of the endpoint reaches its limits store (always 1 in memory); 0 means per-replica limits (FailOpen) or 503 limits_unavailable (FailClosed).'), type: 'stat', instant: true },
+      ts('Redis round trip p50 / p99', 's', LIMITS.storeLatency, 'attested_inference_limits_store_duration_seconds by operation: take before a request, charge after it.'),
+      ts('Redis errors', 'ops', LIMITS.storeErrors, 'Failed limits store operations (unreachable, timed out, refused), by operation.'),
     ],
   },
   {
@@ -129,7 +141,7 @@ export function dashboard(): Record<string, unknown> {
   return {
     uid: 'attested-inference',
     title: 'Attested inference',
-    description: 'Tokens, cost, requests, attestation and operator health of attested inference endpoints (docs/observability.md).',
+    description: 'Tokens, cost, requests, limits and budgets, attestation and operator health of attested inference endpoints (docs/observability.md).',
     tags: ['attested-inference', 'llm'],
     schemaVersion: 39,
     version: 1,

@@ -72,6 +72,27 @@ export const REQUESTS = {
   upstreamErrors: [q(`sum by (endpoint, kind) (${rate('attested_inference_upstream_errors_total')})`, '{{endpoint}} {{kind}}')],
 } as const;
 
+const SPENT = 'attested_inference_budget_spent_micros{namespace=~"$namespace"}';
+const REMAINING = 'attested_inference_budget_remaining_micros{namespace=~"$namespace"}';
+
+/**
+ * LIMITS are the limits store and budget panels' queries. Budgets belong to a namespace, not an
+ * endpoint: their gauges are each replica's last view of the namespace's window, so each replica's
+ * own pair gives its view of the fraction used and the largest view is the newest (docs/observability.md).
+ */
+export const LIMITS = {
+  budgetUsed: [q(`max by (namespace, window) (${SPENT} / (${SPENT} + ${REMAINING} > 0))`, '{{namespace}} {{window}}')],
+  budgetSpend: [
+    q(`max by (namespace, window, currency) (${SPENT}) / 1e6`, 'spent {{namespace}} {{window}} ({{currency}})'),
+    q(`min by (namespace, window, currency) (${REMAINING}) / 1e6`, 'remaining {{namespace}} {{window}} ({{currency}})'),
+  ],
+  refusals: [q(`sum by (namespace, limit, scope) (${rate('attested_inference_rate_limited_total')})`, '{{namespace}} {{limit}} ({{scope}})')],
+  crossings: [q(`sum by (namespace, scope, window, threshold) (${byEndpoint('increase(attested_inference_budget_threshold_crossings_total{namespace=~"$namespace"}[$__range])')})`, '')],
+  storeUp: [q(`min by (endpoint) (${byEndpoint('attested_inference_limits_store_up{namespace=~"$namespace"}')})`, '{{endpoint}}')],
+  storeLatency: [0.5, 0.99].map((p) => q(quantile(p, 'attested_inference_limits_store_duration_seconds', 'operation'), `p${String(p * 100)} {{operation}}`)),
+  storeErrors: [q(`sum by (endpoint, operation) (${rate('attested_inference_limits_store_errors_total')})`, '{{endpoint}} {{operation}}')],
+} as const;
+
 /** ATTESTATION are the attestation panels' queries. */
 export const ATTESTATION = {
   up: [q(`min by (endpoint) (${byEndpoint('attested_inference_attestation_up{namespace=~"$namespace"}')})`, '{{endpoint}}')],

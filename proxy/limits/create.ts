@@ -1,7 +1,7 @@
 import type { ProxyConfig } from '../config/schema.ts';
 import { defaultKeyPrefix } from '../config/schema-limits.ts';
 import type { ProxyMetrics } from '../metering/metrics.ts';
-import type { BudgetThreshold } from './budgets.ts';
+import { windowAt, type BudgetThreshold } from './budgets.ts';
 import { createFailoverStore, type FailurePolicy } from './failover-store.ts';
 import { createRateLimiter, type LimiterEvents } from './limiter.ts';
 import { createMemoryStore } from './memory-store.ts';
@@ -32,19 +32,45 @@ export interface LimitsDeps {
   readonly logger: ConnectionLogger;
 }
 
-function budgetEvents(config: ProxyConfig, deps: LimitsDeps, seen: Map<string, BudgetStatus>): LimiterEvents {
+/** BudgetsSeen keeps the namespace's budget windows as this replica last saw them, and their gauges. */
+class BudgetsSeen {
+  readonly #windows = new Map<string, BudgetStatus>();
+  readonly #currency: string;
+  readonly #deps: LimitsDeps;
+
+  constructor(currency: string, deps: LimitsDeps) {
+    this.#currency = currency;
+    this.#deps = deps;
+  }
+
+  /** saw records a window's status; a replica that saw a later window keeps it (an answer for an older one can arrive late). */
+  saw(status: BudgetStatus): void {
+    const previous = this.#windows.get(status.window);
+    if (previous !== undefined && previous.resetAtMs > status.resetAtMs) return;
+    this.#windows.set(status.window, status);
+    this.#deps.metrics.budgetSpent.set({ window: status.window, currency: this.#currency }, status.spentMicros);
+    this.#deps.metrics.budgetRemaining.set({ window: status.window, currency: this.#currency }, status.budgetMicros - status.spentMicros);
+  }
+
+  /**
+   * current rolls every window that ended over to the one containing now, with nothing spent: the
+   * window is part of its bucket's key, so a new one starts empty (ADR 0007), and an idle replica
+   * would otherwise report the ended window's spend (and keep budget alerts firing) until its next request.
+   */
+  current(): BudgetStatus[] {
+    const now = this.#deps.now();
+    for (const status of [...this.#windows.values()]) {
+      if (status.resetAtMs <= now) this.saw({ ...status, spentMicros: 0, resetAtMs: windowAt(status.window, now).endMs });
+    }
+    return [...this.#windows.values()];
+  }
+}
+
+function budgetEvents(config: ProxyConfig, deps: LimitsDeps, seen: BudgetsSeen): LimiterEvents {
   const currency = config.prices.currency;
   return {
     budget(status: BudgetStatus, crossed: readonly BudgetThreshold[]): void {
-      if (status.scope === 'namespace') {
-        const previous = seen.get(status.window);
-        // A replica that saw a later window keeps it: an answer for an older one can arrive late.
-        if (previous === undefined || previous.resetAtMs <= status.resetAtMs) {
-          seen.set(status.window, status);
-          deps.metrics.budgetSpent.set({ window: status.window, currency }, status.spentMicros);
-          deps.metrics.budgetRemaining.set({ window: status.window, currency }, status.budgetMicros - status.spentMicros);
-        }
-      }
+      if (status.scope === 'namespace') seen.saw(status);
       for (const threshold of crossed) {
         deps.metrics.budgetThresholdCrossings.inc({ scope: status.scope, window: status.window, threshold: String(threshold) });
         deps.logger.warn({ ...status, threshold, currency }, `spend budget crossed ${threshold}%`);
@@ -59,9 +85,10 @@ function budgetEvents(config: ProxyConfig, deps: LimitsDeps, seen: Map<string, B
  * health, latency and the namespace's budgets on the metrics.
  */
 export async function createLimits(config: ProxyConfig, deps: LimitsDeps): Promise<Limits> {
-  const seen = new Map<string, BudgetStatus>();
+  const seen = new BudgetsSeen(config.prices.currency, deps);
   const events = budgetEvents(config, deps, seen);
   const { metrics } = deps;
+  metrics.onBudgetCollect(() => seen.current());
   const redisConfig = config.limits.store.type === 'redis' ? config.limits.store.redis : undefined;
   let up = true;
   const setUp = (value: boolean): void => {
@@ -93,7 +120,7 @@ export async function createLimits(config: ProxyConfig, deps: LimitsDeps): Promi
       store: redisConfig === undefined ? 'memory' : 'redis',
       up,
       ...(redisConfig === undefined ? {} : { failurePolicy: redisConfig.failurePolicy }),
-      budgets: [...seen.values()].map((b) => ({ ...b, resetAt: new Date(b.resetAtMs).toISOString() })),
+      budgets: seen.current().map((b) => ({ ...b, resetAt: new Date(b.resetAtMs).toISOString() })),
     }),
     close,
   };

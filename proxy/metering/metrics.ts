@@ -35,6 +35,8 @@ export interface ProxyMetrics {
   readonly limitsStoreErrors: Counter<'operation'>;
   readonly budgetSpent: Gauge<'window' | 'currency'>;
   readonly budgetRemaining: Gauge<'window' | 'currency'>;
+  /** onBudgetCollect adds a hook run when a scrape reads the budget gauges, before their values. */
+  readonly onBudgetCollect: (hook: () => void) => void;
   readonly budgetThresholdCrossings: Counter<'scope' | 'window' | 'threshold'>;
   readonly providerKeyLoaded: Gauge;
   readonly configInfo: Gauge<'endpoint' | 'provider' | 'trust'>;
@@ -64,6 +66,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const histogram = <T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> =>
     new Histogram({ name, help, labelNames, buckets, registers });
   const caller = ['caller', 'caller_namespace'] as const;
+  const budgetHooks: (() => void)[] = [];
+  const budgetGauge = (name: string, help: string): Gauge<'window' | 'currency'> =>
+    new Gauge({ name, help, labelNames: ['window', 'currency'], registers, collect: () => { for (const hook of budgetHooks) hook(); } });
   return {
     requests: counter('attested_inference_requests_total', 'Inference requests answered, by route, model, status code, caller and body mode.',
       ['route', 'model', 'status_code', ...caller, 'mode']),
@@ -91,8 +96,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     limitsStoreDuration: histogram('attested_inference_limits_store_duration_seconds', 'Round trips to the shared limits store, by operation (take before a request, charge after it) and result.',
       ['operation', 'result'], STORE_BUCKETS),
     limitsStoreErrors: counter('attested_inference_limits_store_errors_total', 'Failed operations on the shared limits store, by operation.', ['operation']),
-    budgetSpent: gauge('attested_inference_budget_spent_micros', 'Spend of the namespace in the current budget window, as last seen by this replica.', ['window', 'currency']),
-    budgetRemaining: gauge('attested_inference_budget_remaining_micros', 'What is left of the namespace budget in the current window (negative once overspent), as last seen.', ['window', 'currency']),
+    budgetSpent: budgetGauge('attested_inference_budget_spent_micros', 'Spend of the namespace in the current budget window, as last seen by this replica.'),
+    budgetRemaining: budgetGauge('attested_inference_budget_remaining_micros', 'What is left of the namespace budget in the current window (negative once overspent), as last seen.'),
+    onBudgetCollect: (hook) => { budgetHooks.push(hook); },
     budgetThresholdCrossings: counter('attested_inference_budget_threshold_crossings_total', 'Charges that took a budget across 80 % or 100 % of its window, by scope, window and threshold.',
       ['scope', 'window', 'threshold']),
     providerKeyLoaded: gauge('attested_inference_provider_key_loaded', '1 when the provider API key file is loaded and non-empty, else 0.', []),

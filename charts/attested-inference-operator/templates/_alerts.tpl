@@ -7,6 +7,10 @@ and promtool. Thresholds come from .Values.monitoring.prometheusRule.
 {{- $rule := .Values.monitoring.prometheusRule -}}
 {{- $budget := $rule.costBudget -}}
 {{- $cost := printf "sum by (namespace) (increase(attested_inference_cost_micros_total{currency=%q}[1d])) / 1e6" $budget.currency -}}
+{{- /* Each replica reports the namespace's spend and remaining as it last saw them; its own pair gives
+its view of the used fraction (a zero budget is left out). The largest view is the newest within a
+window, and the tightest budget when endpoints declare different ones (docs/observability.md). */}}
+{{- $used := "max by (namespace, window, currency) (attested_inference_budget_spent_micros / (attested_inference_budget_spent_micros + attested_inference_budget_remaining_micros > 0))" -}}
 groups:
   - name: attested-inference-proxy
     rules:
@@ -46,13 +50,42 @@ groups:
           summary: {{ printf "More than %v%% of requests to {{ $labels.namespace }}/{{ $labels.job }} fail with 5xx" (mulf 100 $rule.errorRatio) | quote }}
           description: {{ `{{ $value | humanizePercentage }} of inference requests were answered with a 5xx status over 5 minutes.` | quote }}
       - alert: AttestedInferenceRateLimited
-        expr: sum by (namespace, caller_namespace, caller) (rate(attested_inference_rate_limited_total[5m])) > 0
+        expr: sum by (namespace, caller_namespace, caller) (rate(attested_inference_rate_limited_total{limit!="budget"}[5m])) > 0
         for: 15m
         labels:
           severity: info
         annotations:
           summary: {{`Caller {{ $labels.caller }} is being rate limited by endpoints in {{ $labels.namespace }}`}}
           description: Requests are refused with 429; raise spec.rateLimits or slow the caller down.
+      - alert: AttestedInferenceBudgetNearlySpent
+        expr: {{ printf "%s >= %v < 1" $used $rule.budgetNearlySpent }}
+        labels:
+          severity: warning
+        annotations:
+          summary: {{`Namespace {{ $labels.namespace }} has used {{ $value | humanizePercentage }} of its {{ $labels.window }} spend budget`}}
+          description: {{`At 100 % its endpoints refuse requests with 429 insufficient_quota until the window resets (UTC); raise spec.budgets.namespace or slow its callers down.`}}
+      - alert: AttestedInferenceBudgetExhausted
+        expr: {{ printf "%s >= 1" $used }}
+        labels:
+          severity: critical
+        annotations:
+          summary: {{`Namespace {{ $labels.namespace }} has spent its {{ $labels.window }} budget`}}
+          description: {{`Its endpoints refuse every inference request with 429 insufficient_quota until the {{ $labels.window }} window resets (UTC).`}}
+      - alert: AttestedInferenceCallerBudgetExhausted
+        expr: sum by (namespace, caller_namespace, caller) (rate(attested_inference_rate_limited_total{limit="budget", scope="caller"}[5m])) > 0
+        labels:
+          severity: warning
+        annotations:
+          summary: {{`Caller {{ $labels.caller }} has spent its budget at endpoints in {{ $labels.namespace }}`}}
+          description: Its requests are refused with 429 insufficient_quota until its window resets (UTC); raise spec.budgets.perCaller if that is not intended.
+      - alert: AttestedInferenceLimitsStoreDown
+        expr: attested_inference_limits_store_up == 0
+        for: 5m
+        labels:
+          severity: critical
+        annotations:
+          summary: {{`Proxy {{ $labels.namespace }}/{{ $labels.pod }} cannot reach its limits store (Redis)`}}
+          description: Depending on spec.limitsStore.redis.failurePolicy it refuses inference requests with 503 limits_unavailable (FailClosed) or enforces rate limits and budgets alone, per replica (FailOpen).
       {{- if or (gt (float64 $budget.default) 0.0) $budget.namespaces }}
       - alert: AttestedInferenceCostOverBudget
         expr: |

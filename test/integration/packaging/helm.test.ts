@@ -89,6 +89,7 @@ describe('the Helm chart renders', () => {
       ['securityContext.runAsNonRoot=false', /\/securityContext\/runAsNonRoot': value must be true/],
       ['namespaces={Bad_NS}', /\/namespaces\/0': 'Bad_NS' does not match pattern/],
       ['monitoring.prometheusRule.errorRatio=2', /\/monitoring\/prometheusRule\/errorRatio': exclusiveMaximum: got 2, want 1/],
+      ['monitoring.prometheusRule.budgetNearlySpent=1', /\/monitoring\/prometheusRule\/budgetNearlySpent': exclusiveMaximum: got 1, want 1/],
       ['allowDevelopmentTrust=yes', /\/allowDevelopmentTrust': got string, want boolean/],
       ['replicas=3', /additional properties 'replicas' not allowed/],
     ];

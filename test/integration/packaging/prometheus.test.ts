@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTESTATION, OPERATOR, REQUESTS, TRAFFIC, VARIABLES, type Query } from '../../../hack/dashboard/queries.ts';
+import { ATTESTATION, LIMITS, OPERATOR, REQUESTS, TRAFFIC, VARIABLES, type Query } from '../../../hack/dashboard/queries.ts';
 import { renderChart, ROOT } from '../../../hack/manifests/render.ts';
 import { startOperator, type RunningOperator } from '../../../operator/app.ts';
 import { parseOperatorOptions } from '../../../operator/config.ts';
@@ -15,6 +15,7 @@ import { waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
 import { createEndpoint, installCrd, simulatorEndpointSpec } from '../operator/support.ts';
 import { startPrometheus, type Sample, type TestPrometheus } from './prometheus-server.ts';
+import { startLimitsProxies, type LimitsProxies } from './limits-proxies.ts';
 import { chat, embed, Ledger, type Where } from './traffic.ts';
 
 const LLAMA = { inputPerMillion: 900_000, cachedInputPerMillion: 450_000, outputPerMillion: 1_200_000 };
@@ -49,6 +50,8 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
   let chatAt: Where;
   let embedAt: Where;
   let brokenAt: Where;
+  /** limits are team-d (namespace budgets) and team-e (a caller budget, and a limits store that goes down), both on Redis. */
+  let limits: LimitsProxies;
 
   const q = async (query: Query | undefined, vars: Partial<typeof ALL> = {}): Promise<Sample[]> => {
     if (query === undefined) throw new Error('no query');
@@ -79,6 +82,8 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     const a = await proxy('team-a', 'chat', simulator, { limits: { requestsPerMinute: 60, burstRequests: 3 } });
     const b = await proxy('team-b', 'embed', embeddings, { prices: { currency: 'USD', models: { 'nomic-embed-text': NOMIC } } });
     const c = await proxy('team-c', 'broken', broken, {});
+    limits = await startLimitsProxies({ start: proxy, simulator, price: LLAMA, cleanups });
+    const { budget: d, store: e, budgetAt, storeAt } = limits;
     chatAt = { namespace: 'team-a', endpoint: 'team-a/chat', apiUrl: a.apiUrl, prices: { 'llama3-3-70b': LLAMA } };
     embedAt = { namespace: 'team-b', endpoint: 'team-b/embed', apiUrl: b.apiUrl, prices: { 'nomic-embed-text': NOMIC } };
     brokenAt = { namespace: 'team-c', endpoint: 'team-c/broken', apiUrl: c.apiUrl, prices: { 'llama3-3-70b': LLAMA } };
@@ -105,6 +110,8 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       // What plain Prometheus with prometheus.io/* annotations (kubernetes-pods job) produces.
       { job: 'kubernetes-pods', address: host(b.adminUrl), honorLabels: true, labels: { namespace: 'team-b', pod: 'embed-proxy-0' } },
       { job: 'kubernetes-pods', address: host(c.adminUrl), honorLabels: true, labels: { namespace: 'team-c', pod: 'broken-proxy-0' } },
+      { job: 'kubernetes-pods', address: host(d.adminUrl), honorLabels: true, labels: { namespace: 'team-d', pod: 'budget-proxy-0' } },
+      { job: 'store', address: host(e.adminUrl), honorLabels: false, labels: { namespace: 'team-e', pod: 'store-proxy-0', service: 'store', endpoint: 'metrics', container: 'proxy' } },
       // The chart's operator ServiceMonitor (honorLabels: true).
       { job: 'attested-inference-operator-metrics', address: host(operator.probes.url), honorLabels: true, labels: { namespace: opNs.name, pod: 'operator-0', service: 'attested-inference-operator-metrics', endpoint: 'http-metrics' } },
     ], [rulesFile]);
@@ -113,12 +120,28 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     // Phase one creates every series (a refusal included); phase two happens after Prometheus saw
     // them, so increase() and rate() see it too.
     for (let i = 0; i < 4; i++) await chat(ledger, chatAt, { stream: i === 0 });
-    await Promise.all([embed(ledger, embedAt), chat(ledger, brokenAt, { stream: false })]);
-    await waitFor('two scrapes of every target', async () => (await prometheus.query('count_over_time(attested_inference_config_info[1m]) >= 2')).length === 3, { timeoutMs: 15_000, intervalMs: 250 });
+    await Promise.all([embed(ledger, embedAt), chat(ledger, brokenAt, { stream: false }), chat(ledger, budgetAt, { stream: false }), chat(ledger, storeAt, { stream: false })]);
+    await limits.spent(limits.answerMicros);
+    // team-e's caller spent its budget: refused in both phases, so rate() sees refusals.
+    await limits.callerSpent();
+    await chat(ledger, storeAt, { stream: false });
+    await waitFor('two scrapes of every target, the last after team-d spent and team-e refused', async () =>
+      (await prometheus.query('count_over_time(attested_inference_config_info[1m]) >= 2')).length === 5
+      && (await prometheus.query('attested_inference_budget_spent_micros{namespace="team-d", window="day"} > 0')).length === 1
+      && (await prometheus.query('attested_inference_rate_limited_total{namespace="team-e"} >= 1')).length === 1, { timeoutMs: 15_000, intervalMs: 250 });
     const refusedBefore = ledger.statuses.get('team-a/chat|429') ?? 0;
     for (let i = 0; i < 12 && (ledger.statuses.get('team-a/chat|429') ?? 0) === refusedBefore; i++) await chat(ledger, chatAt, { stream: i % 2 === 0 });
     for (let i = 0; i < 2; i++) await embed(ledger, embedAt);
     await chat(ledger, brokenAt, { stream: true });
+    // team-d's second answer spends its day budget; the next two are refused with insufficient_quota.
+    await chat(ledger, budgetAt, { stream: false });
+    await limits.spent(2 * limits.answerMicros);
+    for (let i = 0; i < 2; i++) await chat(ledger, budgetAt, { stream: false });
+    // team-e's caller is refused again; then team-e loses Redis: FailOpen answers from the per-replica
+    // store (which has seen no spend), each take and charge fails (an error) and store up drops to 0.
+    await chat(ledger, storeAt, { stream: false });
+    await limits.storeDown();
+    await chat(ledger, storeAt, { stream: false });
     const end = Date.now() / 1000;
     await waitFor('two scrapes of every target after the traffic', async () => {
       const oldest = (await prometheus.query('min(timestamp(up))'))[0]?.value ?? 0;
@@ -131,11 +154,15 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it('served the traffic the test expects: successes, rate-limit refusals, attestation failures', () => {
+  it('served the traffic the test expects: successes, rate-limit and budget refusals, attestation failures', () => {
     expect(ledger.statuses.get('team-a/chat|200')).toBeGreaterThanOrEqual(4);
     expect(ledger.statuses.get('team-a/chat|429')).toBeGreaterThanOrEqual(2);
     expect(ledger.statuses.get('team-b/embed|200')).toBe(3);
     expect(ledger.statuses.get('team-c/broken|503')).toBe(2);
+    expect(ledger.statuses.get('team-d/budget|200')).toBe(2);
+    expect(ledger.statuses.get('team-d/budget|429')).toBe(2);
+    expect(ledger.statuses.get('team-e/store|200')).toBe(2);
+    expect(ledger.statuses.get('team-e/store|429')).toBe(2);
     expect(ledger.tokens.get('team-a|team-a/chat|llama3-3-70b|cached_input')).toBe(3 * (ledger.statuses.get('team-a/chat|200') ?? 0));
   });
 
@@ -150,13 +177,15 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
   });
 
   it('answers every usage and cost panel by namespace, endpoint and model', async () => {
-    expect(Object.keys(keyed(await q(TRAFFIC.tokensPerSecond[0]), ['namespace', 'endpoint', 'model'])).sort()).toEqual(['team-a|team-a/chat|llama3-3-70b', 'team-b|team-b/embed|nomic-embed-text']);
+    expect(Object.keys(keyed(await q(TRAFFIC.tokensPerSecond[0]), ['namespace', 'endpoint', 'model'])).sort()).toEqual([
+      'team-a|team-a/chat|llama3-3-70b', 'team-b|team-b/embed|nomic-embed-text', 'team-d|team-d/budget|llama3-3-70b', 'team-e|team-e/store|llama3-3-70b',
+    ]);
     expect(Object.keys(keyed(await q(TRAFFIC.tokensPerSecondByType[0]), ['token_type'])).sort()).toEqual(['cached_input', 'input', 'output']);
     const perHour = await q(TRAFFIC.costPerHour[0]);
-    expect(Object.keys(keyed(perHour, ['endpoint', 'model', 'currency'])).sort()).toEqual(['team-a/chat|llama3-3-70b|USD', 'team-b/embed|nomic-embed-text|USD']);
+    expect(Object.keys(keyed(perHour, ['endpoint', 'model', 'currency'])).sort()).toEqual(['team-a/chat|llama3-3-70b|USD', 'team-b/embed|nomic-embed-text|USD', 'team-d/budget|llama3-3-70b|USD', 'team-e/store|llama3-3-70b|USD']);
     for (const panel of [TRAFFIC.costByNamespace[0], TRAFFIC.tokensInRange[0]]) {
       const samples = await q(panel);
-      expect(samples.map((s) => s.metric.namespace).sort(), panel.expr).toEqual(['team-a', 'team-b']);
+      expect(samples.map((s) => s.metric.namespace).sort(), panel.expr).toEqual(['team-a', 'team-b', 'team-d', 'team-e']);
       for (const s of [...samples, ...perHour]) expect(s.value).toBeGreaterThan(0);
     }
   });
@@ -166,25 +195,27 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     expect(await only({ endpoint: 'team-a/chat' })).toEqual(['team-a/chat']);
     expect(await only({ endpoint: 'team-b/embed' })).toEqual(['team-b/embed']);
     expect(await only({ namespace: 'team-b' })).toEqual(['team-b/embed']);
-    expect(await only({ model: 'llama3-3-70b' })).toEqual(['team-a/chat']);
+    expect(await only({ model: 'llama3-3-70b' })).toEqual(['team-a/chat', 'team-d/budget', 'team-e/store']);
     expect(await only({ endpoint: 'team-a/chat|team-b/embed' })).toEqual(['team-a/chat', 'team-b/embed']);
 
     const namespaces = await prometheus.api<string[]>(`/api/v1/label/namespace/values?match[]=${encodeURIComponent('attested_inference_config_info')}`);
-    expect(namespaces.sort()).toEqual(['team-a', 'team-b', 'team-c']);
+    expect(namespaces.sort()).toEqual(['team-a', 'team-b', 'team-c', 'team-d', 'team-e']);
     const endpointQuery = VARIABLES.endpoint.slice('query_result('.length, -1);
     const endpoints = (await prometheus.query(grafana(endpointQuery))).map((s) => s.metric.endpoint);
-    expect(endpoints.sort()).toEqual(['team-a/chat', 'team-b/embed', 'team-c/broken']);
+    expect(endpoints.sort()).toEqual(['team-a/chat', 'team-b/embed', 'team-c/broken', 'team-d/budget', 'team-e/store']);
     const models = await prometheus.api<string[]>(`/api/v1/label/model/values?match[]=${encodeURIComponent('attested_inference_requests_total{namespace=~".*"}')}`);
     // Refused before their body is read (429), requests have model `unknown`.
     expect(models.sort()).toEqual(['llama3-3-70b', 'nomic-embed-text', 'unknown']);
   });
 
   it('answers the request panels: rate, error ratio, latency, time to first token, rate limits', async () => {
-    expect(Object.keys(keyed(await q(REQUESTS.requestRate[0]), ['endpoint', 'status_code'])).sort()).toEqual(['team-a/chat|200', 'team-a/chat|429', 'team-b/embed|200', 'team-c/broken|503']);
-    expect(keyed(await q(REQUESTS.errorRatio[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 1 });
+    expect(Object.keys(keyed(await q(REQUESTS.requestRate[0]), ['endpoint', 'status_code'])).sort()).toEqual([
+      'team-a/chat|200', 'team-a/chat|429', 'team-b/embed|200', 'team-c/broken|503', 'team-d/budget|200', 'team-d/budget|429', 'team-e/store|200', 'team-e/store|429',
+    ]);
+    expect(keyed(await q(REQUESTS.errorRatio[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 1, 'team-d/budget': 0, 'team-e/store': 0 });
     for (const query of REQUESTS.latency) {
       const latency = keyed(await q(query), ['endpoint']);
-      expect(Object.keys(latency).sort()).toEqual(['team-a/chat', 'team-b/embed', 'team-c/broken']);
+      expect(Object.keys(latency).sort()).toEqual(['team-a/chat', 'team-b/embed', 'team-c/broken', 'team-d/budget', 'team-e/store']);
       for (const v of Object.values(latency)) expect(v).toBeGreaterThan(0);
     }
     for (const query of REQUESTS.timeToFirstToken) {
@@ -192,19 +223,46 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       expect(Object.keys(ttft)).toEqual(['team-a/chat']);
       expect(ttft['team-a/chat']).toBeGreaterThan(0);
     }
-    expect(Object.keys(keyed(await q(REQUESTS.rateLimited[0]), ['endpoint', 'caller', 'limit']))).toEqual(['team-a/chat|anonymous|requests']);
-    expect(keyed(await q(REQUESTS.inFlight[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 0 });
+    expect(Object.keys(keyed(await q(REQUESTS.rateLimited[0]), ['endpoint', 'caller', 'limit'])).sort()).toEqual(['team-a/chat|anonymous|requests', 'team-d/budget|anonymous|budget', 'team-e/store|anonymous|budget']);
+    expect(keyed(await q(REQUESTS.inFlight[0]), ['endpoint'])).toEqual({ 'team-a/chat': 0, 'team-b/embed': 0, 'team-c/broken': 0, 'team-d/budget': 0, 'team-e/store': 0 });
     expect(await q(REQUESTS.upstreamErrors[0])).toEqual([]);
   });
 
+  it('answers the limits and budget panels: budget used, spend, 429s by limit and scope, crossings, store up, Redis latency and errors', async () => {
+    const { answerMicros: answer, monthMicros: month } = limits;
+    const used = keyed(await q(LIMITS.budgetUsed[0]), ['namespace', 'window']);
+    expect(Object.keys(used).sort()).toEqual(['team-d|day', 'team-d|month']);
+    expect(used['team-d|day']).toBe(1);
+    expect(used['team-d|month']).toBeCloseTo((2 * answer) / month, 12);
+    const [spentQuery, remainingQuery] = LIMITS.budgetSpend;
+    expect(keyed(await q(spentQuery), ['namespace', 'window', 'currency'])).toEqual({ 'team-d|day|USD': (2 * answer) / 1e6, 'team-d|month|USD': (2 * answer) / 1e6 });
+    expect(keyed(await q(remainingQuery), ['namespace', 'window', 'currency'])).toEqual({ 'team-d|day|USD': 0, 'team-d|month|USD': (month - 2 * answer) / 1e6 });
+    expect(Object.keys(keyed(await q(LIMITS.refusals[0]), ['namespace', 'limit', 'scope'])).sort()).toEqual(['team-a|requests|caller', 'team-d|budget|namespace', 'team-e|budget|caller']);
+    // team-d's second answer took its day across 80 and 100 %, its month across 80 %; team-e's first answer its caller's day.
+    expect(Object.keys(keyed(await q(LIMITS.crossings[0]), ['namespace', 'scope', 'window', 'threshold'])).sort()).toEqual([
+      'team-d|namespace|day|100', 'team-d|namespace|day|80', 'team-d|namespace|month|80', 'team-e|caller|day|100', 'team-e|caller|day|80',
+    ]);
+    // The in-memory store is always up; team-e's Redis was stopped.
+    expect(keyed(await q(LIMITS.storeUp[0]), ['endpoint'])).toEqual({ 'team-a/chat': 1, 'team-b/embed': 1, 'team-c/broken': 1, 'team-d/budget': 1, 'team-e/store': 0 });
+    expect(keyed(await q(LIMITS.storeUp[0], { namespace: 'team-e' }), ['endpoint'])).toEqual({ 'team-e/store': 0 });
+    for (const query of LIMITS.storeLatency) {
+      const latency = keyed(await q(query), ['operation']);
+      expect(Object.keys(latency).sort(), query.expr).toEqual(['charge', 'take']);
+      for (const v of Object.values(latency)) expect(v).toBeGreaterThan(0);
+    }
+    expect(Object.keys(keyed(await q(LIMITS.storeErrors[0]), ['endpoint', 'operation'])).sort()).toEqual(['team-e/store|charge', 'team-e/store|take']);
+  });
+
   it('answers the attestation panels: up, age, accepted release, verifications, rollouts, conditions', async () => {
-    expect(keyed(await q(ATTESTATION.up[0]), ['endpoint'])).toEqual({ 'team-a/chat': 1, 'team-b/embed': 1, 'team-c/broken': 0 });
+    expect(keyed(await q(ATTESTATION.up[0]), ['endpoint'])).toEqual({ 'team-a/chat': 1, 'team-b/embed': 1, 'team-c/broken': 0, 'team-d/budget': 1, 'team-e/store': 1 });
     const age = keyed(await q(ATTESTATION.age[0]), ['endpoint']);
-    expect(Object.keys(age).sort()).toEqual(['team-a/chat', 'team-b/embed']);
+    expect(Object.keys(age).sort()).toEqual(['team-a/chat', 'team-b/embed', 'team-d/budget', 'team-e/store']);
     for (const v of Object.values(age)) expect(v).toBeLessThan(120);
     expect(keyed(await q(ATTESTATION.release[0]), ['endpoint', 'trust', 'release_digest'])).toEqual({
       [`team-a/chat|Development|${simulator.release.releaseDigest}`]: 1,
       [`team-b/embed|Development|${simulator.release.releaseDigest}`]: 1,
+      [`team-d/budget|Development|${simulator.release.releaseDigest}`]: 1,
+      [`team-e/store|Development|${simulator.release.releaseDigest}`]: 1,
     });
     const verifications = Object.keys(keyed(await q(ATTESTATION.verifications[0]), ['endpoint', 'result']));
     expect(verifications).toEqual(expect.arrayContaining(['team-a/chat|success', 'team-b/embed|success', 'team-c/broken|failure']));
@@ -257,6 +315,12 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
       AttestedInferenceProviderKeyMissing: [],
       AttestedInferenceHighErrorRatio: ['team-c'],
       AttestedInferenceRateLimited: ['team-a'],
+      // team-d: the day's budget is spent, the month's at 95 %; team-e: its caller's budget is spent
+      // (a refusal AttestedInferenceRateLimited leaves out), and its proxy lost its Redis.
+      AttestedInferenceBudgetNearlySpent: ['team-d'],
+      AttestedInferenceBudgetExhausted: ['team-d'],
+      AttestedInferenceCallerBudgetExhausted: ['team-e'],
+      AttestedInferenceLimitsStoreDown: ['team-e'],
       AttestedInferenceCostOverBudget: ['team-a'],
       AttestedInferenceEndpointNotReady: [`${opNs.name}/stuck`, `${opNs.name}/unverified`],
       AttestedInferenceEndpointNotAttested: [`${opNs.name}/unverified`],
@@ -272,7 +336,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     for (const file of [join(ROOT, 'config', 'prometheus', 'attested-inference.rules.yaml'), rulesFile]) {
       const checked = await runCommand('promtool', ['check', 'rules', file]);
       expect(checked.code, checked.stdout + checked.stderr).toBe(0);
-      expect(checked.stdout).toContain('SUCCESS: 10 rules found');
+      expect(checked.stdout).toContain('SUCCESS: 14 rules found');
     }
     const tested = await runCommand('promtool', ['test', 'rules', join(import.meta.dirname, 'alerts.promtool.yaml')]);
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
