@@ -62,7 +62,7 @@ function header(report: BenchReport): string[] {
   const m = report.machine;
   return [
     `Benchmark (${report.mode}) started ${report.startedAt}, took ${report.durationS.toFixed(0)} s`,
-    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB.toFixed(1)} GiB, ${m.platform}, Node ${m.node}, Kubernetes ${m.kubernetes}, nginx ${m.nginx}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB.toFixed(1)} GiB, ${m.platform}, Node ${m.node}, Kubernetes ${m.kubernetes}, nginx ${m.nginx}, LiteLLM ${m.litellm}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     'Every contender shares this machine with the load generator and the upstream; numbers from a busy machine are noisy.',
     'Added latency is relative to the direct row of the same group (plain upstream, or a client sealing its own requests); each value is the median over the repeats.',
     'Streams: TTFT is the time to the first body byte; +per-chunk is the extra time from first to last byte over the direct row, per gap between events; CPU µs/chunk is the proxy process CPU per stream / 200.',

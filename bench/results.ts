@@ -99,6 +99,7 @@ export interface Machine {
   readonly node: string;
   readonly kubernetes: string;
   readonly nginx: string;
+  readonly litellm: string;
   readonly platform: string;
   readonly loadAverage: readonly number[];
 }

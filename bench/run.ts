@@ -7,8 +7,9 @@ import { measureAttestation } from './attestation-cost.ts';
 import { startProxy, startUpstream, type Upstream } from './children.ts';
 import { measureFootprint } from './footprint.ts';
 import { describeMachine } from './machine.ts';
+import { startLiteLLM } from './litellm.ts';
 import { startNginx } from './nginx.ts';
-import type { BenchOptions } from './options.ts';
+import type { BenchOptions, Section } from './options.ts';
 import { measureOverhead } from './overhead.ts';
 import { completionText, createSealer } from './payloads.ts';
 import type { AttestationCost, BenchReport, Footprint, OverheadRow } from './results.ts';
@@ -20,7 +21,6 @@ import { targetsOf } from './targets.ts';
  */
 
 const NOT_MEASURED = [
-  'LiteLLM — out of scope for this cut (not measured)',
   'operator at scale — not measured in this cut',
 ];
 
@@ -56,8 +56,11 @@ async function overheadSection(upstream: Upstream, dir: string, options: BenchOp
     local.add(() => plain.stop());
     const nginx = await startNginx(dir, upstream.url);
     if (nginx !== undefined) local.add(() => nginx.stop());
+    const litellm = await startLiteLLM(dir, upstream.url);
+    if ('running' in litellm) local.add(() => litellm.running.stop());
+    else log(`LiteLLM skipped: ${litellm.skipped}`);
     const sealer = await createSealer(upstream.hpkePublicKey);
-    return await measureOverhead({ options, upstream, tinfoil, plain, nginx, sealer, log });
+    return await measureOverhead({ options, upstream, tinfoil, plain, nginx, litellm, sealer, log });
   } finally {
     await local.run();
   }
@@ -89,9 +92,10 @@ export async function runBench(options: BenchOptions, cleanup: Cleanup, log: (l:
   const upstream = await startUpstream(dir);
   cleanup.add(() => upstream.stop());
   await setCompletion(upstream);
-  const overhead = (await section('proxy overhead', failures, log, () => overheadSection(upstream, dir, options, log))) ?? [];
-  const footprint = await section('sidecar footprint', failures, log, () => measureFootprint(upstream, dir, options));
-  const attestation = (await section('attestation cost', failures, log, () => measureAttestation(options.attestationRuns))) ?? [];
+  const on = (s: Section): boolean => options.sections.includes(s);
+  const overhead = (on('overhead') ? await section('proxy overhead', failures, log, () => overheadSection(upstream, dir, options, log)) : undefined) ?? [];
+  const footprint = on('footprint') ? await section('sidecar footprint', failures, log, () => measureFootprint(upstream, dir, options)) : undefined;
+  const attestation = (on('attestation') ? await section('attestation cost', failures, log, () => measureAttestation(options.attestationRuns)) : undefined) ?? [];
   const errors = errorCount(overhead, footprint, attestation, failures);
   // Logs are kept when something failed, for the post-mortem.
   if (errors === 0) cleanup.add(() => rm(dir, { recursive: true, force: true }));

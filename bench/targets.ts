@@ -32,6 +32,13 @@ function worst(rows: readonly OverheadRow[], field: (r: OverheadRow) => number |
   return best;
 }
 
+function litellmTarget(plain16: OverheadRow | undefined, litellm16: OverheadRow | undefined): Target {
+  const name = 'plain forwarding throughput vs LiteLLM (1 KB, c=16)';
+  if (litellm16?.note !== undefined) return { name, goal: '≥ 40×', measured: `LiteLLM ${litellm16.note}`, verdict: 'not measured' };
+  const ratio = plain16?.rps !== undefined && litellm16?.rps !== undefined ? plain16.rps / litellm16.rps : undefined;
+  return judge(name, '≥ 40×', ratio, { limit: 40, unit: '×', atLeast: true });
+}
+
 function overheadTargets(rows: readonly OverheadRow[]): Target[] {
   const plain1 = row(rows, '1KB', 1, 'proxy-plain');
   const plain16 = row(rows, '1KB', 16, 'proxy-plain');
@@ -40,11 +47,13 @@ function overheadTargets(rows: readonly OverheadRow[]): Target[] {
   const ttft = worst(rows, (r) => r.addedTtfbP99Ms);
   const chunk = worst(rows, (r) => r.perChunkUs);
   const ratio = plain16?.rps !== undefined && nginx16?.rps !== undefined ? plain16.rps / nginx16.rps : undefined;
+  const litellm16 = rows.find((r) => r.scenario === '1KB' && r.concurrency === 16 && r.contender === 'litellm');
   return [
     judge('plain forwarding, added p50 (1 KB, c=1)', '≤ 0.100 ms', plain1?.addedP50Ms, { limit: 0.1, unit: 'ms' }),
     nginx16 === undefined
       ? { name: 'plain forwarding throughput vs nginx (1 KB, c=16)', goal: '≥ 0.5×', measured: 'nginx not installed', verdict: 'not measured' }
       : judge('plain forwarding throughput vs nginx (1 KB, c=16)', '≥ 0.5×', ratio, { limit: 0.5, unit: '×', atLeast: true }),
+    litellmTarget(plain16, litellm16),
     judge('EHBP encrypting, added p50 (1 KB, c=1)', '≤ 1 ms', enc1?.addedP50Ms, { limit: 1, unit: 'ms' }),
     judge('EHBP encrypting, added p99 (1 KB, c=1)', '≤ 5 ms', enc1?.addedP99Ms, { limit: 5, unit: 'ms' }),
     judge(`stream added TTFT p99 (c=1, worst mode: ${ttft.mode || '—'})`, '≤ 2 ms', ttft.value, { limit: 2, unit: 'ms' }),
