@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { benchOptions } from './options.ts';
 import { renderText, writeResults } from './report.ts';
-import { Cleanup, runBench } from './run.ts';
+import { Cleanup } from './cleanup.ts';
+import { runBench } from './run.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url));
 const log = (line: string): void => {

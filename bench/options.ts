@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly attestationRuns: number;
   /** litellm is the LiteLLM contender's smaller budget: it answers two orders of magnitude slower. */
   readonly litellm: { readonly repeats: number; readonly warmupRequests: number; readonly requests: number; readonly streams: number };
+  /** scale sizes the operator-at-scale section: endpoints over namespaces, the quiet window, the endpoints whose upstream switches release. */
+  readonly scale: { readonly endpoints: number; readonly namespaces: number; readonly steadySeconds: number; readonly rolloutEndpoints: number; readonly readyTimeoutS: number };
   /** runTimeoutMs bounds every single load run; a run cut short counts as an error. */
   readonly runTimeoutMs: number;
 }
@@ -41,10 +43,12 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
         quick, sections, repeats: 1, concurrencies: [1, 16], warmupRequests: 150, requests: 600, warmupStreams: 4, streams: 24,
         footprintRequests: 1_000, openStreams: 100, attestationRuns: 5, runTimeoutMs: 30_000,
         litellm: { repeats: 1, warmupRequests: 20, requests: 150, streams: 16 },
+        scale: { endpoints: 100, namespaces: 50, steadySeconds: 10, rolloutEndpoints: 10, readyTimeoutS: 120 },
       }
     : {
         quick, sections, repeats: 3, concurrencies: [1, 16, 64], warmupRequests: 500, requests: 3_000, warmupStreams: 10, streams: 96,
         footprintRequests: 10_000, openStreams: 100, attestationRuns: 15, runTimeoutMs: 120_000,
         litellm: { repeats: 3, warmupRequests: 100, requests: 600, streams: 64 },
+        scale: { endpoints: 1_000, namespaces: 50, steadySeconds: 30, rolloutEndpoints: 100, readyTimeoutS: 300 },
       };
 }

@@ -1,4 +1,4 @@
-import type { Footprint, OverheadRow, Scenario, Target, ContenderId } from './results.ts';
+import type { Footprint, OperatorScale, OverheadRow, Scenario, Target, ContenderId } from './results.ts';
 
 /** The issue's goals, each judged against baselines measured in the same run. */
 
@@ -19,7 +19,7 @@ function judge(name: string, goal: string, value: number | undefined, { limit, u
   const atMost = !atLeast;
   if (value === undefined || !Number.isFinite(value)) return { name, goal, measured: '—', verdict: 'not measured' };
   const met = atMost ? value <= limit : value >= limit;
-  return { name, goal, measured: `${value.toFixed(unit === 'µs' || unit === 'ms' ? 3 : 2)} ${unit}`.trim(), verdict: met ? 'met' : 'not met' };
+  return { name, goal, measured: `${value.toFixed(unit === 'µs' || unit === 'ms' ? 3 : Number.isInteger(value) ? 0 : 2)} ${unit}`.trim(), verdict: met ? 'met' : 'not met' };
 }
 
 /** worst picks the largest value of `field` over our proxy's modes, naming the mode. */
@@ -47,11 +47,12 @@ function overheadTargets(rows: readonly OverheadRow[]): Target[] {
   const ttft = worst(rows, (r) => r.addedTtfbP99Ms);
   const chunk = worst(rows, (r) => r.perChunkUs);
   const ratio = plain16?.rps !== undefined && nginx16?.rps !== undefined ? plain16.rps / nginx16.rps : undefined;
+  const nginxNote = rows.find((r) => r.scenario === '1KB' && r.concurrency === 16 && r.contender === 'nginx')?.note;
   const litellm16 = rows.find((r) => r.scenario === '1KB' && r.concurrency === 16 && r.contender === 'litellm');
   return [
     judge('plain forwarding, added p50 (1 KB, c=1)', '≤ 0.100 ms', plain1?.addedP50Ms, { limit: 0.1, unit: 'ms' }),
-    nginx16 === undefined
-      ? { name: 'plain forwarding throughput vs nginx (1 KB, c=16)', goal: '≥ 0.5×', measured: 'nginx not installed', verdict: 'not measured' }
+    nginxNote !== undefined
+      ? { name: 'plain forwarding throughput vs nginx (1 KB, c=16)', goal: '≥ 0.5×', measured: `nginx ${nginxNote}`, verdict: 'not measured' }
       : judge('plain forwarding throughput vs nginx (1 KB, c=16)', '≥ 0.5×', ratio, { limit: 0.5, unit: '×', atLeast: true }),
     litellmTarget(plain16, litellm16),
     judge('EHBP encrypting, added p50 (1 KB, c=1)', '≤ 1 ms', enc1?.addedP50Ms, { limit: 1, unit: 'ms' }),
@@ -69,7 +70,17 @@ function footprintTargets(f: Footprint | undefined): Target[] {
   ];
 }
 
+function scaleTargets(s: OperatorScale | undefined): Target[] {
+  const n = s?.endpoints ?? 1000;
+  return [
+    judge('operator: new endpoint to Deployment, p99', '≤ 1 s', s?.toDeploymentP99Ms === undefined ? undefined : s.toDeploymentP99Ms / 1000, { limit: 1, unit: 's' }),
+    judge(`operator: ${n} endpoints Ready${n === 1000 ? '' : ' (goal set for 1,000)'}`, '≤ 60 s', s?.allReadyS, { limit: 60, unit: 's' }),
+    judge(`operator: peak RSS with ${n} endpoints`, '≤ 150 MiB', s?.peakRssMiB, { limit: 150, unit: 'MiB' }),
+    judge(`operator: writes in ${s?.steady?.seconds ?? 30} s of steady state (leader lease aside)`, '0', s?.steady?.writes, { limit: 0, unit: '' }),
+  ];
+}
+
 /** targetsOf judges every goal; a goal without its numbers is "not measured". */
-export function targetsOf(rows: readonly OverheadRow[], footprint: Footprint | undefined): Target[] {
-  return [...overheadTargets(rows), ...footprintTargets(footprint)];
+export function targetsOf(rows: readonly OverheadRow[], footprint: Footprint | undefined, scale?: OperatorScale): Target[] {
+  return [...overheadTargets(rows), ...footprintTargets(footprint), ...scaleTargets(scale)];
 }
