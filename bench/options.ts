@@ -5,6 +5,8 @@ export const SECTIONS: readonly Section[] = ['overhead', 'footprint', 'attestati
 /** BenchOptions are the counts and bounds of one benchmark run; `--quick` shrinks them. */
 export interface BenchOptions {
   readonly quick: boolean;
+  /** profile runs bench/profile.ts (CPU profiles and memory per module) instead of the measurements. */
+  readonly profile: boolean;
   readonly sections: readonly Section[];
   readonly repeats: number;
   readonly concurrencies: readonly number[];
@@ -34,19 +36,20 @@ function sectionsOf(argv: readonly string[]): Section[] {
   return names as Section[];
 }
 
-/** benchOptions reads the command line: `--quick`, and `--only SECTION[,SECTION]`. */
+/** benchOptions reads the command line: `--quick`, `--only SECTION[,SECTION]` and `--profile`. */
 export function benchOptions(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const sections = sectionsOf(argv);
+  const profile = argv.includes('--profile');
   return quick
     ? {
-        quick, sections, repeats: 1, concurrencies: [1, 16], warmupRequests: 150, requests: 600, warmupStreams: 4, streams: 24,
+        quick, profile, sections, repeats: 1, concurrencies: [1, 16], warmupRequests: 150, requests: 600, warmupStreams: 4, streams: 24,
         footprintRequests: 1_000, openStreams: 100, attestationRuns: 5, runTimeoutMs: 30_000,
         litellm: { repeats: 1, warmupRequests: 20, requests: 150, streams: 16 },
         scale: { endpoints: 100, namespaces: 50, steadySeconds: 10, rolloutEndpoints: 10, readyTimeoutS: 120 },
       }
     : {
-        quick, sections, repeats: 3, concurrencies: [1, 16, 64], warmupRequests: 500, requests: 3_000, warmupStreams: 10, streams: 96,
+        quick, profile, sections, repeats: 3, concurrencies: [1, 16, 64], warmupRequests: 500, requests: 3_000, warmupStreams: 10, streams: 96,
         footprintRequests: 10_000, openStreams: 100, attestationRuns: 15, runTimeoutMs: 120_000,
         litellm: { repeats: 3, warmupRequests: 100, requests: 600, streams: 64 },
         scale: { endpoints: 1_000, namespaces: 50, steadySeconds: 30, rolloutEndpoints: 100, readyTimeoutS: 300 },
