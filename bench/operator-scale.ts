@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Deployment } from '@kubernetes/client-node';
@@ -76,7 +77,7 @@ async function reconcileStats(env: ScaleEnv): Promise<Pick<OperatorScale, 'recon
   };
 }
 
-type CreationResult = Omit<OperatorScale, 'namespaces' | 'nodes' | 'controlPlaneStartS' | 'steady' | 'rollout' | 'notes'>;
+type CreationResult = Omit<OperatorScale, 'kubernetes' | 'namespaces' | 'nodes' | 'controlPlaneStartS' | 'steady' | 'rollout' | 'notes'>;
 
 async function creationPhase(env: ScaleEnv, planned: readonly Planned[], scale: Scale): Promise<CreationResult> {
   const sentAt = new Map<string, number>();
@@ -179,7 +180,7 @@ export async function measureOperatorScale(scale: Scale, dir: string, log: (l: s
     log(`  steady: ${steady.writes} writes; switching the release of ${scale.rolloutEndpoints} endpoints' upstream`);
     const rollout = await rolloutPhase(env, planned.filter((p) => p.switching).map(proxyKey), RECHECK_S + scale.readyTimeoutS);
     return {
-      ...created, namespaces: scale.namespaces, nodes: env.controlPlane.nodeNames.length, controlPlaneStartS: env.controlPlane.startupMs / 1000, steady, rollout,
+      ...created, kubernetes: basename(dirname(env.controlPlane.binaries.dir)), namespaces: scale.namespaces, nodes: env.controlPlane.nodeNames.length, controlPlaneStartS: env.controlPlane.startupMs / 1000, steady, rollout,
       errors: created.errors + (rollout.endpoints - rollout.completed),
       notes: [`simulated nodes (kwok) run no containers; ${scale.rolloutEndpoints} endpoints use the simulator whose release switches, recheck every ${RECHECK_S} s`],
     };

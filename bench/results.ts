@@ -108,6 +108,8 @@ export interface ScaleRollout {
 
 /** OperatorScale is the operator managing many endpoints on the local control plane (kwok nodes). */
 export interface OperatorScale {
+  /** kubernetes names the control plane's binaries (the pinned release the harness builds). */
+  readonly kubernetes: string;
   readonly endpoints: number;
   readonly namespaces: number;
   readonly nodes: number;
