@@ -129,8 +129,11 @@ function probeOf(child: ChildProcess): () => Promise<ProbeSample> {
   };
 }
 
-/** startProxy spawns `node proxy/main.ts` for `kind` and waits until it is ready (and attested). */
-export async function startProxy(kind: ProxyKind, upstream: Upstream, dir: string): Promise<ProxyChild> {
+/**
+ * startProxy spawns `node proxy/main.ts` for `kind` and waits until it is ready (and attested);
+ * `nodeFlags` go to node before the probe (`--cpu-prof` and its options when profiling).
+ */
+export async function startProxy(kind: ProxyKind, upstream: Upstream, dir: string, nodeFlags: readonly string[] = []): Promise<ProxyChild> {
   const [api, admin] = [await freePort(), await freePort()];
   const apiKeyFile = join(dir, 'provider-key');
   writeFileSync(apiKeyFile, 'sk-bench-provider-key');
@@ -138,7 +141,7 @@ export async function startProxy(kind: ProxyKind, upstream: Upstream, dir: strin
   writeFileSync(configFile, JSON.stringify(proxyConfig(kind, upstream, { api, admin }, apiKeyFile)));
   const log = openSync(join(dir, `proxy-${kind}-${api}.log`), 'a');
   const started = performance.now();
-  const child = fork(PROXY_MAIN, ['--config', configFile], { execArgv: ['--import', PROBE], stdio: ['ignore', log, log, 'ipc'] });
+  const child = fork(PROXY_MAIN, ['--config', configFile], { execArgv: [...nodeFlags, '--import', PROBE], stdio: ['ignore', log, log, 'ipc'] });
   closeSync(log);
   const apiUrl = `http://127.0.0.1:${api}`;
   const adminUrl = `http://127.0.0.1:${admin}`;

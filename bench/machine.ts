@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { LITELLM_VERSION, litellmExecutable } from './litellm.ts';
 import { nginxVersion } from './nginx.ts';
 import type { Machine } from './results.ts';
 
@@ -24,6 +25,7 @@ export function describeMachine(): Machine {
     node: process.versions.node,
     kubernetes: kubernetesVersion(),
     nginx: nginxVersion() ?? 'not installed',
+    litellm: litellmExecutable() === undefined ? 'not installed' : LITELLM_VERSION,
     platform: `${platform()} ${release()}`,
     loadAverage: loadavg(),
   };

@@ -1,10 +1,13 @@
-// `npm run bench [-- --quick]`: measures the proxy's overhead, footprint and attestation cost on
-// this machine, prints a table and writes it under bench/results/. It reports targets and never
-// fails because one is missed; it exits non-zero only when something went wrong.
+// `npm run bench [-- --quick] [--only SECTION,…] [--profile]`: measures the proxy's overhead,
+// footprint and attestation cost and the operator at scale on this machine, prints a table and
+// writes it under bench/results/. It reports targets and never fails because one is missed; it
+// exits non-zero only when something went wrong. `--profile` writes CPU profiles instead.
 import { fileURLToPath } from 'node:url';
 import { benchOptions } from './options.ts';
+import { profileMode } from './profile.ts';
 import { renderText, writeResults } from './report.ts';
-import { Cleanup, runBench } from './run.ts';
+import { Cleanup } from './cleanup.ts';
+import { runBench } from './run.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url));
 const log = (line: string): void => {
@@ -20,7 +23,12 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const report = await runBench(benchOptions(process.argv.slice(2)), cleanup, log);
+    const options = benchOptions(process.argv.slice(2));
+    if (options.profile) {
+      process.stdout.write(`${await profileMode({ resultsDir: RESULTS_DIR, quick: options.quick, cleanup, log })}\n`);
+      return 0;
+    }
+    const report = await runBench(options, cleanup, log);
     await cleanup.run();
     process.stdout.write(`${renderText(report)}\n`);
     for (const file of writeResults(report, RESULTS_DIR)) log(`wrote ${file}`);

@@ -1,5 +1,6 @@
 import type { ProxyChild, Upstream } from './children.ts';
 import { runLoad } from './load.ts';
+import type { LiteLLMStart } from './litellm.ts';
 import type { Nginx } from './nginx.ts';
 import type { BenchOptions } from './options.ts';
 import { chatBody, plainRequest, STREAM_EVENTS, streamBody, type PreparedRequest, type Sealer } from './payloads.ts';
@@ -21,6 +22,7 @@ export interface OverheadDeps {
   readonly tinfoil: ProxyChild;
   readonly plain: ProxyChild;
   readonly nginx: Nginx | undefined;
+  readonly litellm: LiteLLMStart;
   readonly sealer: Sealer;
   readonly log: (line: string) => void;
 }
@@ -31,6 +33,17 @@ interface Contender {
   readonly url: string;
   readonly sealed: boolean;
   readonly proxy?: ProxyChild;
+  /** budget replaces the run's request counts for a slow contender (LiteLLM). */
+  readonly budget?: Budget;
+}
+
+/** Budget is how many requests (and repeats) one contender gets. */
+interface Budget {
+  readonly repeats: number;
+  readonly warmupRequests: number;
+  readonly requests: number;
+  readonly warmupStreams: number;
+  readonly streams: number;
 }
 
 const SCENARIOS: readonly Scenario[] = ['1KB', '32KB', 'stream'];
@@ -45,6 +58,11 @@ function contendersOf(deps: OverheadDeps): Contender[] {
     { id: 'proxy-passthrough', group: 'ehbp', url: deps.tinfoil.apiUrl, sealed: true, proxy: deps.tinfoil },
   ];
   if (deps.nginx !== undefined) list.splice(2, 0, { id: 'nginx', group: 'plain', url: deps.nginx.url, sealed: false });
+  if ('running' in deps.litellm) {
+    const { repeats, warmupRequests, requests, streams } = deps.options.litellm;
+    const budget = { repeats, warmupRequests, requests, warmupStreams: deps.options.warmupStreams, streams };
+    list.splice(list.findIndex((c) => c.id === 'direct-sealed'), 0, { id: 'litellm', group: 'plain', url: deps.litellm.running.url, sealed: false, budget });
+  }
   return list;
 }
 
@@ -61,8 +79,13 @@ function cpuPer1k(before: number | undefined, after: number | undefined, complet
   return ((after - before) / 1e6 / completed) * 1000;
 }
 
+function budgetOf(c: Contender, options: BenchOptions): Budget {
+  return c.budget ?? options;
+}
+
 async function measureLoad(c: Contender, body: Buffer, concurrency: number, deps: OverheadDeps): Promise<RunMeasure> {
-  const { options, sealer } = deps;
+  const { sealer } = deps;
+  const options = { ...deps.options, ...budgetOf(c, deps.options) };
   const base = { url: c.url, connections: concurrency, timeoutMs: options.runTimeoutMs };
   const warmAmount = Math.max(options.warmupRequests, concurrency);
   await runLoad({ ...base, amount: warmAmount, requests: await requestsFor(c, body, warmAmount + 2 * concurrency, sealer) });
@@ -82,7 +105,8 @@ async function streamRequests(c: Contender, count: number, sealer: Sealer): Prom
 }
 
 async function measureStreams(c: Contender, concurrency: number, deps: OverheadDeps): Promise<RunMeasure> {
-  const { options, sealer } = deps;
+  const { sealer } = deps;
+  const options = { ...deps.options, ...budgetOf(c, deps.options) };
   const warm = Math.max(options.warmupStreams, concurrency);
   await runStreams({ url: c.url, concurrency, requests: await streamRequests(c, warm, sealer), timeoutMs: options.runTimeoutMs });
   const count = Math.max(options.streams, concurrency * 3);
@@ -135,6 +159,7 @@ async function measureCell(scenario: Scenario, concurrency: number, deps: Overhe
   const runs = new Map<ContenderId, RunMeasure[]>(contenders.map((c) => [c.id, []]));
   for (let repeat = 0; repeat < deps.options.repeats; repeat++) {
     for (const c of contenders) {
+      if (repeat >= budgetOf(c, deps.options).repeats) continue;
       const measure = scenario === 'stream'
         ? await measureStreams(c, concurrency, deps)
         : await measureLoad(c, chatBody(scenario === '1KB' ? 1024 : 32 * 1024), concurrency, deps);
@@ -159,7 +184,7 @@ export async function measureOverhead(deps: OverheadDeps): Promise<OverheadRow[]
       deps.log(`overhead: ${scenario} at concurrency ${concurrency}`);
       rows.push(...(await measureCell(scenario, concurrency, deps)));
       if (deps.nginx === undefined) rows.push(placeholder(scenario, concurrency, 'nginx', 'not installed'));
-      rows.push(placeholder(scenario, concurrency, 'litellm', 'not measured in this cut'));
+      if ('skipped' in deps.litellm) rows.push(placeholder(scenario, concurrency, 'litellm', deps.litellm.skipped));
     }
   }
   return rows;

@@ -35,7 +35,13 @@ export interface PreparedRequest {
   readonly body: Buffer;
 }
 
-export const PLAIN_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-provider-key' };
+/**
+ * BENCH_BEARER is every plain client's bearer token. Our proxy and the simulator ignore it; LiteLLM
+ * takes it as its master key, which it wants long and random-looking.
+ */
+export const BENCH_BEARER = 'sk-bench-6f1c0b9e4a7d2f58c3e91b07d4a6f2c8';
+
+export const PLAIN_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_BEARER}` };
 
 /** plainRequest is the request a plain client sends. */
 export function plainRequest(body: Buffer): PreparedRequest {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STREAM_EVENTS } from './payloads.ts';
-import { CONTENDER_LABELS, type BenchReport, type OverheadRow, type Scenario } from './results.ts';
+import { CONTENDER_LABELS, type BenchReport, type OperatorScale, type OverheadRow, type Scenario } from './results.ts';
 
 /** Rendering a report: aligned text for the terminal, Markdown and JSON for `bench/results/`. */
 
@@ -29,6 +29,31 @@ function overheadTable(rows: readonly OverheadRow[], scenario: Scenario): Table 
     : ['contender', 'c', 'req/s', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU s/1k', 'errors'];
   const selected = rows.filter((r) => r.scenario === scenario).sort((a, b) => a.concurrency - b.concurrency);
   return { title, head, rows: selected.map((r) => overheadCells(r, stream)) };
+}
+
+function scaleRows(s: OperatorScale): string[][] {
+  const requests = Object.entries(s.requests).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${(v / s.endpoints).toFixed(1)}`).join(', ');
+  return [
+    ['endpoints / namespaces / simulated nodes', `${s.endpoints} / ${s.namespaces} / ${s.nodes} (${s.kubernetes}, control plane up in ${num(s.controlPlaneStartS, 1)} s)`],
+    ['creates sent (16 at a time)', `${num(s.createS, 1)} s`],
+    ['create to Deployment seen, p50 / p99 / max', `${num(s.toDeploymentP50Ms, 0)} / ${num(s.toDeploymentP99Ms, 0)} / ${num(s.toDeploymentMaxMs, 0)} ms`],
+    ['first create to all Ready', `${num(s.allReadyS, 1)} s (${s.ready}/${s.endpoints} Ready)`],
+    ['operator RSS before the first create / peak / when all Ready', `${num(s.idleRssMiB, 1)} / ${num(s.peakRssMiB, 1)} / ${num(s.readyRssMiB, 1)} MiB`],
+    ['operator CPU until all Ready', `${num(s.createCpuSeconds, 2)} s`],
+    ['API requests per endpoint (writes)', `${num(s.requestsPerEndpoint, 1)} (${num(s.writesPerEndpoint, 1)}); most: ${requests}`],
+    ['reconciles; duration p50 / p99 (from its histogram)', `${s.reconciles}; ${num(s.reconcileP50Ms, 1)} / ${num(s.reconcileP99Ms, 1)} ms`],
+    ...(s.steady === undefined ? [] : [[`steady state, ${s.steady.seconds} s: writes; lease renewals; CPU; RSS`, `${s.steady.writes}; ${s.steady.leaseRenewals}; ${num(s.steady.cpuSeconds, 2)} s; ${num(s.steady.rssMiB, 1)} MiB`]]),
+    ...(s.rollout === undefined ? [] : [[
+      `release switch for ${s.rollout.endpoints} endpoints (recheck ${s.rollout.recheckIntervalS} s): template p50 / p99; all rolled`,
+      `${num(s.rollout.templateP50S, 1)} / ${num(s.rollout.templateP99S, 1)} s; ${num(s.rollout.allDoneS, 1)} s (${s.rollout.completed}/${s.rollout.endpoints})`,
+    ]]),
+  ];
+}
+
+function scaleTable(report: BenchReport): Table[] {
+  const s = report.operatorScale;
+  if (s === undefined) return [];
+  return [{ title: 'Operator at scale (local control plane, simulated nodes; every request of the operator counted)', head: ['measure', 'value'], rows: scaleRows(s) }];
 }
 
 function tablesOf(report: BenchReport): Table[] {
@@ -67,14 +92,14 @@ function tablesOf(report: BenchReport): Table[] {
   };
   const targets: Table = { title: 'Targets (against baselines from this run)', head: ['target', 'goal', 'measured', 'verdict'], rows: report.targets.map((t) => [t.name, t.goal, t.measured, t.verdict]) };
   const overhead = (['1KB', '32KB', 'stream'] as const).map((s) => overheadTable(report.overhead, s));
-  return [...overhead, footprint, attestation, limits, targets];
+  return [...overhead, footprint, attestation, limits, ...scaleTable(report), targets];
 }
 
 function header(report: BenchReport): string[] {
   const m = report.machine;
   return [
     `Benchmark (${report.mode}) started ${report.startedAt}, took ${report.durationS.toFixed(0)} s`,
-    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB.toFixed(1)} GiB, ${m.platform}, Node ${m.node}, Kubernetes ${m.kubernetes}, nginx ${m.nginx}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB.toFixed(1)} GiB, ${m.platform}, Node ${m.node}, Kubernetes ${m.kubernetes}, nginx ${m.nginx}, LiteLLM ${m.litellm}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     'Every contender shares this machine with the load generator and the upstream; numbers from a busy machine are noisy.',
     'Added latency is relative to the direct row of the same group (plain upstream, or a client sealing its own requests); each value is the median over the repeats.',
     'Streams: TTFT is the time to the first body byte; +per-chunk is the extra time from first to last byte over the direct row, per gap between events; CPU µs/chunk is the proxy process CPU per stream / 200.',

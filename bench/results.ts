@@ -102,6 +102,63 @@ export interface LimitsCost {
   readonly addedP99Us: number;
 }
 
+/** ScaleSteady is the quiet window after every endpoint is Ready. */
+export interface ScaleSteady {
+  readonly seconds: number;
+  /** writes are the operator's creates, updates, patches and deletes, its leader lease aside. */
+  readonly writes: number;
+  readonly writesByRequest: Readonly<Record<string, number>>;
+  readonly leaseRenewals: number;
+  readonly cpuSeconds: number;
+  readonly rssMiB: number;
+}
+
+/** ScaleRollout is a release switch of the upstream some endpoints use, until their pods all rolled. */
+export interface ScaleRollout {
+  readonly endpoints: number;
+  readonly completed: number;
+  /** templateP50S/P99S: switch to the Deployment's pod template carrying the new digest. */
+  readonly templateP50S?: number;
+  readonly templateP99S?: number;
+  /** allDoneS: switch to the last affected Deployment fully rolled out (updated, ready, old pods gone). */
+  readonly allDoneS?: number;
+  readonly recheckIntervalS: number;
+}
+
+/** OperatorScale is the operator managing many endpoints on the local control plane (kwok nodes). */
+export interface OperatorScale {
+  /** kubernetes names the control plane's binaries (the pinned release the harness builds). */
+  readonly kubernetes: string;
+  readonly endpoints: number;
+  readonly namespaces: number;
+  readonly nodes: number;
+  readonly controlPlaneStartS: number;
+  /** createS is the time to send every create (16 at a time). */
+  readonly createS: number;
+  readonly ready: number;
+  /** allReadyS is the first create to the last endpoint Ready=True. */
+  readonly allReadyS?: number;
+  readonly toDeploymentP50Ms?: number;
+  readonly toDeploymentP99Ms?: number;
+  readonly toDeploymentMaxMs?: number;
+  /** idleRssMiB is the operator's RSS before the first create (informers synced, no endpoints). */
+  readonly idleRssMiB: number;
+  readonly peakRssMiB: number;
+  readonly readyRssMiB: number;
+  readonly createCpuSeconds: number;
+  /** requestsPerEndpoint and writesPerEndpoint cover creation up to all Ready, every request of the operator's. */
+  readonly requestsPerEndpoint: number;
+  readonly writesPerEndpoint: number;
+  readonly requests: Readonly<Record<string, number>>;
+  readonly reconciles: number;
+  readonly reconcileP50Ms?: number;
+  readonly reconcileP99Ms?: number;
+  readonly steady?: ScaleSteady;
+  readonly rollout?: ScaleRollout;
+  readonly errors: number;
+  readonly notes: readonly string[];
+}
+
 /** Target is one goal from the issue, judged against this run's numbers. */
 export interface Target {
   readonly name: string;
@@ -118,6 +175,7 @@ export interface Machine {
   readonly node: string;
   readonly kubernetes: string;
   readonly nginx: string;
+  readonly litellm: string;
   readonly platform: string;
   readonly loadAverage: readonly number[];
 }
@@ -132,6 +190,7 @@ export interface BenchReport {
   readonly footprint?: Footprint;
   readonly attestation: readonly AttestationCost[];
   readonly limits?: LimitsCost;
+  readonly operatorScale?: OperatorScale;
   readonly targets: readonly Target[];
   readonly notMeasured: readonly string[];
   readonly errors: number;

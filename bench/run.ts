@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureAttestation } from './attestation-cost.ts';
+import { Cleanup } from './cleanup.ts';
 import { startProxy, startUpstream, type Upstream } from './children.ts';
 import { measureFootprint } from './footprint.ts';
 import { measureLimits } from './limits-cost.ts';
 import { describeMachine } from './machine.ts';
+import { startLiteLLM } from './litellm.ts';
 import { startNginx } from './nginx.ts';
-import type { BenchOptions } from './options.ts';
+import type { BenchOptions, Section } from './options.ts';
+import { measureOperatorScale } from './operator-scale.ts';
 import { measureOverhead } from './overhead.ts';
 import { completionText, createSealer } from './payloads.ts';
 import type { AttestationCost, BenchReport, Footprint, OverheadRow } from './results.ts';
@@ -20,28 +23,7 @@ import { targetsOf } from './targets.ts';
  * everything it started, whatever happens. A failing section is recorded and the next one runs.
  */
 
-const NOT_MEASURED = [
-  'LiteLLM — out of scope for this cut (not measured)',
-  'operator at scale — not measured in this cut',
-];
-
-/** Cleanup runs registered stops in reverse order, once. */
-export class Cleanup {
-  readonly #stops: (() => Promise<void>)[] = [];
-
-  add(stop: () => Promise<void>): void {
-    this.#stops.push(stop);
-  }
-
-  async run(): Promise<void> {
-    while (this.#stops.length > 0) {
-      const stop = this.#stops.pop()!;
-      await stop().catch((error: unknown) => {
-        process.stderr.write(`cleanup failed: ${String(error)}\n`);
-      });
-    }
-  }
-}
+const NOT_MEASURED: readonly string[] = [];
 
 async function setCompletion(upstream: Upstream): Promise<void> {
   const response = await fetch(`${upstream.url}/control/completion`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: completionText() }) });
@@ -57,8 +39,11 @@ async function overheadSection(upstream: Upstream, dir: string, options: BenchOp
     local.add(() => plain.stop());
     const nginx = await startNginx(dir, upstream.url);
     if (nginx !== undefined) local.add(() => nginx.stop());
+    const litellm = await startLiteLLM(dir, upstream.url);
+    if ('running' in litellm) local.add(() => litellm.running.stop());
+    else log(`LiteLLM skipped: ${litellm.skipped}`);
     const sealer = await createSealer(upstream.hpkePublicKey);
-    return await measureOverhead({ options, upstream, tinfoil, plain, nginx, sealer, log });
+    return await measureOverhead({ options, upstream, tinfoil, plain, nginx, litellm, sealer, log });
   } finally {
     await local.run();
   }
@@ -90,15 +75,17 @@ export async function runBench(options: BenchOptions, cleanup: Cleanup, log: (l:
   const upstream = await startUpstream(dir);
   cleanup.add(() => upstream.stop());
   await setCompletion(upstream);
-  const overhead = (await section('proxy overhead', failures, log, () => overheadSection(upstream, dir, options, log))) ?? [];
-  const footprint = await section('sidecar footprint', failures, log, () => measureFootprint(upstream, dir, options));
-  const attestation = (await section('attestation cost', failures, log, () => measureAttestation(options.attestationRuns))) ?? [];
-  const limits = await section('shared limits check', failures, log, () => measureLimits(options.limitsRuns));
-  const errors = errorCount(overhead, footprint, attestation, failures);
+  const on = (s: Section): boolean => options.sections.includes(s);
+  const overhead = (on('overhead') ? await section('proxy overhead', failures, log, () => overheadSection(upstream, dir, options, log)) : undefined) ?? [];
+  const footprint = on('footprint') ? await section('sidecar footprint', failures, log, () => measureFootprint(upstream, dir, options)) : undefined;
+  const attestation = (on('attestation') ? await section('attestation cost', failures, log, () => measureAttestation(options.attestationRuns)) : undefined) ?? [];
+  const limits = on('limits') ? await section('shared limits check', failures, log, () => measureLimits(options.limitsRuns)) : undefined;
+  const operatorScale = on('operator') ? await section('operator at scale', failures, log, () => measureOperatorScale(options.scale, dir, log)) : undefined;
+  const errors = errorCount(overhead, footprint, attestation, failures) + (operatorScale?.errors ?? 0);
   // Logs are kept when something failed, for the post-mortem.
   if (errors === 0) cleanup.add(() => rm(dir, { recursive: true, force: true }));
   return {
     startedAt, durationS: (performance.now() - t0) / 1000, mode: options.quick ? 'quick' : 'full', machine,
-    overhead, footprint, attestation, ...(limits === undefined ? {} : { limits }), targets: targetsOf(overhead, footprint, limits), notMeasured: NOT_MEASURED, errors, failures,
+    overhead, footprint, attestation, ...(limits === undefined ? {} : { limits }), ...(operatorScale === undefined ? {} : { operatorScale }), targets: targetsOf(overhead, footprint, { limits, scale: operatorScale }), notMeasured: NOT_MEASURED, errors, failures,
   };
 }
