@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './commands.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../hack/k8s-binaries.sh', import.meta.url));
 
@@ -37,23 +37,11 @@ let cached: Promise<KubernetesBinaries> | undefined;
  * (hack/k8s-binaries.sh prints its progress on stderr, which is passed through).
  */
 export function ensureKubernetesBinaries(): Promise<KubernetesBinaries> {
-  cached ??= runScript().then(async (dir) => {
+  cached ??= runScript(SCRIPT).then(async (out) => {
+    const dir = out.split('\n').pop() ?? '';
     const bins = pathsIn(dir);
     for (const path of Object.values(bins) as string[]) await access(path);
     return bins;
   });
   return cached;
-}
-
-function runScript(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
-      else reject(new Error(`hack/k8s-binaries.sh failed with exit code ${String(code)}`));
-    });
-  });
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 
 /** CommandResult is a finished command's exit code and output. */
 export interface CommandResult {
@@ -24,6 +24,23 @@ export function runCommand(
       },
     );
     child.stdin?.end(options.input ?? '');
+  });
+}
+
+/**
+ * runScript runs a bash script (a hack/ script) to completion with its progress passed through to
+ * our stderr, and resolves with its trimmed stdout; a failure rejects naming the script.
+ */
+export function runScript(script: string, args: readonly string[] = [], options: { cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`${[script, ...args].join(' ')} failed (${signal ?? `exit ${String(code)}`}); its messages are above`));
+    });
   });
 }
 

@@ -68,7 +68,8 @@ export function startProcess(name: string, command: string, args: readonly strin
   return managed;
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** signalGroup signals a process group (a detached child and its children), if it still exists. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {

@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript } from '../../harness/commands.ts';
+import { signalGroup } from '../../harness/processes.ts';
 
 /**
  * The cluster the e2e suite runs on. `E2E_CLUSTER=kind` (the default) builds the project's images
@@ -44,23 +46,14 @@ export function imageTarballs(): string[] {
   return ['proxy', 'operator', 'e2e', 'redis'].map((name) => join(cacheDir(), `attested-inference-${name}-dev.tar`));
 }
 
-/** runScript runs a hack/ script with its progress on our stderr and resolves with its stdout. */
-export function runScript(script: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`${script} ${args.join(' ')} failed (${signal ?? `exit ${String(code)}`}); its messages are above`));
-    });
-  });
+/** runHack runs a hack/ script from the repository root (its progress on our stderr). */
+export function runHack(script: string, args: readonly string[]): Promise<string> {
+  return runScript(script, args, { cwd: ROOT });
 }
 
 /** buildImages builds and saves the proxy, operator and helper images. */
 export function buildImages(): Promise<string> {
-  return runScript(IMAGES_SH, ['--save', '--e2e']);
+  return runHack(IMAGES_SH, ['--save', '--e2e']);
 }
 
 /** KindCluster is a running kind cluster made by hack/kind.sh. */
@@ -85,13 +78,7 @@ function tether(): { release: () => void } {
   watchdog.unref();
   return {
     release: () => {
-      if (watchdog.pid !== undefined) {
-        try {
-          process.kill(-watchdog.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
+      if (watchdog.pid !== undefined) signalGroup(watchdog.pid, 'SIGTERM');
     },
   };
 }
@@ -99,21 +86,21 @@ function tether(): { release: () => void } {
 /** startKind creates the cluster, tethered to this process; on failure hack/kind.sh has already removed what it made. */
 export async function startKind(): Promise<KindCluster> {
   const watchdog = tether();
-  const kubeconfigPath = await runScript(KIND_SH, ['up']).catch((error: unknown) => {
+  const kubeconfigPath = await runHack(KIND_SH, ['up']).catch((error: unknown) => {
     watchdog.release();
     throw error;
   });
   return {
     kubeconfigPath: kubeconfigPath.split('\n').at(-1) ?? '',
     load: async (tarballs) => {
-      await runScript(KIND_SH, ['load', ...tarballs]);
+      await runHack(KIND_SH, ['load', ...tarballs]);
     },
     exportLogs: async (dir) => {
-      await runScript(KIND_SH, ['logs', dir]);
+      await runHack(KIND_SH, ['logs', dir]);
     },
     down: async () => {
       watchdog.release();
-      await runScript(KIND_SH, ['down']);
+      await runHack(KIND_SH, ['down']);
     },
     downNow: () => {
       watchdog.release();

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runScript } from './cluster.ts';
+import { runHack } from './cluster.ts';
 import type { E2e } from './kube.ts';
 
 /**
@@ -27,5 +27,5 @@ export async function collectLogs(k: E2e, dir: string, kind: boolean): Promise<v
     const previous = await k.kubectl(['-n', namespace, 'logs', name, '--all-containers', '--prefix', '--previous']);
     if (previous.code === 0 && previous.stdout !== '') await writeFile(join(dir, `pod-${namespace}-${name}.previous.log`), previous.stdout);
   }
-  if (kind) await runScript('hack/kind.sh', ['logs', join(dir, 'kind')]).catch(() => undefined);
+  if (kind) await runHack('hack/kind.sh', ['logs', join(dir, 'kind')]).catch(() => undefined);
 }
