@@ -119,16 +119,19 @@ export async function simulatorRequests(k: E2e): Promise<SimulatedRequest[]> {
 /** INFERENCE_PATHS are the simulator paths that carry prompts. */
 export const INFERENCE_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/embeddings', '/v1/audio/transcriptions'];
 
+/** idlePod is a pod whose one container (`container`) idles, for `kubectl exec` of the openai client. */
+export function idlePod(k: E2e, pod: { name: string; namespace: string; container: string; annotations?: Record<string, string> }): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: pod.name, namespace: pod.namespace, ...(pod.annotations ? { annotations: pod.annotations } : {}) },
+    spec: { terminationGracePeriodSeconds: 1, containers: [helperContainer(k, pod.container, [HELPER_CLIENT, 'idle'])], volumes: [TMP_VOLUME] },
+  };
+}
+
 /** deployClient runs an idle client pod in `namespace` to `kubectl exec` the openai SDK from. */
 export async function deployClient(k: E2e, namespace: string, name = 'client'): Promise<void> {
-  await k.apply([
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace, annotations: { 'inference.attested.dev/inject': 'false' } },
-      spec: { terminationGracePeriodSeconds: 1, containers: [helperContainer(k, 'client', [HELPER_CLIENT, 'idle'])], volumes: [TMP_VOLUME] },
-    },
-  ]);
+  await k.apply([idlePod(k, { name, namespace, container: 'client', annotations: { 'inference.attested.dev/inject': 'false' } })]);
   await k.run(['-n', namespace, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s']);
 }
 
@@ -140,9 +143,10 @@ export interface ClientAnswer {
   readonly error?: { status?: number; code?: string | null; message: string };
 }
 
-/** clientChat runs one chat completion from the client pod; errors come back as `error`. */
-export async function clientChat(k: E2e, namespace: string, baseUrl: string, options: { stream?: boolean; pod?: string } = {}): Promise<ClientAnswer> {
-  const args = ['-n', namespace, 'exec', options.pod ?? 'client', '--', '/nodejs/bin/node', HELPER_CLIENT, 'chat', '--base-url', baseUrl];
+/** clientChat runs one chat completion from the client pod (or another pod's container); errors come back as `error`. */
+export async function clientChat(k: E2e, namespace: string, baseUrl: string, options: { stream?: boolean; pod?: string; container?: string } = {}): Promise<ClientAnswer> {
+  const target = [options.pod ?? 'client', ...(options.container === undefined ? [] : ['-c', options.container])];
+  const args = ['-n', namespace, 'exec', ...target, '--', '/nodejs/bin/node', HELPER_CLIENT, 'chat', '--base-url', baseUrl];
   if (options.stream === true) args.push('--stream');
   const result = await k.kubectl(args);
   if (result.stdout.trim() === '') throw new Error(`client chat printed nothing (exit ${String(result.code)}): ${result.stderr}`);

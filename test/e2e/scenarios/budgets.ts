@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { endpointManifest, getEndpoint, namespaceWithKey, waitReady, PRICES } from '../harness/endpoints.ts';
 import { LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
 import { eventually, podsOf, type E2e } from '../harness/kube.ts';
-import { deployment, helperContainer, HELPER_CLIENT, TMP_VOLUME, type ClientAnswer } from '../harness/world.ts';
+import { clientChat, deployment, idlePod, type ClientAnswer } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
 
 const NS = 'aio-e2e-budget';
@@ -49,9 +49,8 @@ async function deployRedis(k: E2e): Promise<void> {
 }
 
 /** chatFrom runs one completion from the app container of the injected pod. */
-async function chatFrom(k: E2e, pod: string, baseUrl: string): Promise<ClientAnswer> {
-  const result = await k.kubectl(['-n', NS, 'exec', pod, '-c', 'app', '--', '/nodejs/bin/node', HELPER_CLIENT, 'chat', '--base-url', baseUrl]);
-  return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as ClientAnswer;
+function chatFrom(k: E2e, pod: string, baseUrl: string): Promise<ClientAnswer> {
+  return clientChat(k, NS, baseUrl, { pod, container: 'app' });
 }
 
 /** Issue #10 on real pods: two replicas and an injected sidecar share one namespace budget through Redis. */
@@ -67,14 +66,7 @@ export function budgetsScenario(world: World): void {
       await k.apply([manifest]);
       await waitReady(k, NS, ENDPOINT);
       expect(await podsOf(k, NS, `app.kubernetes.io/instance=${ENDPOINT}`)).toHaveLength(2);
-      await k.apply([
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'metered-app', namespace: NS },
-          spec: { terminationGracePeriodSeconds: 1, containers: [helperContainer(k, 'app', [HELPER_CLIENT, 'idle'])], volumes: [TMP_VOLUME] },
-        },
-      ]);
+      await k.apply([idlePod(k, { name: 'metered-app', namespace: NS, container: 'app' })]);
       await k.run(['-n', NS, 'wait', '--for=condition=Ready', 'pod/metered-app', '--timeout=120s']);
 
       // Alternate the Service (either replica) and the sidecar until the budget refuses.

@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { endpointManifest, getEndpoint, metricSum, namespaceWithKey, podMetrics, waitReady } from '../harness/endpoints.ts';
-import { podReady, podsOf } from '../harness/kube.ts';
-import { clientChat, deployClient, type ClientAnswer } from '../harness/world.ts';
+import { podReady, podsOf, type E2e } from '../harness/kube.ts';
+import { clientChat, deployClient, INFERENCE_PATHS, simulatorRequests, type ClientAnswer, type SimulatedRequest } from '../harness/world.ts';
 import { APP_NS, CHAT, CHAT_URL, type World } from '../harness/world-state.ts';
 
 export const CHAT_SELECTOR = `app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=${CHAT}`;
 export const FIRST_KEY = 'sk-e2e-first-provider-key';
+/** SECOND_KEY replaces FIRST_KEY in the key-rotation scenario. */
+export const SECOND_KEY = 'sk-e2e-second-provider-key';
+
+/** bearerKey is the provider key a request to the simulator carried. */
+export function bearerKey(request: SimulatedRequest): string {
+  return (request.headers.authorization ?? '').replace(/^Bearer /, '');
+}
+
+/**
+ * appRequests are the inference requests the simulator saw from this namespace's proxies, told
+ * apart by the provider keys only they hold: other scenarios' proxies and sidecars (the sidecar
+ * app calls every few seconds) use the same simulator with keys of their own.
+ */
+export async function appRequests(k: E2e): Promise<SimulatedRequest[]> {
+  return (await simulatorRequests(k)).filter((r) => INFERENCE_PATHS.includes(r.path) && [FIRST_KEY, SECOND_KEY].includes(bearerKey(r)));
+}
 
 /** Scenario 2: an endpoint answers the openai SDK from a client pod; metrics count it. */
 export function endpointScenario(world: World): void {

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { keySecret } from '../harness/endpoints.ts';
 import { eventually, podsOf } from '../harness/kube.ts';
-import { clientChat, INFERENCE_PATHS, simulator, simulatorRequests, startLoop } from '../harness/world.ts';
+import { clientChat, simulator, startLoop } from '../harness/world.ts';
 import { APP_NS, CHAT, proxyDeployment, CHAT_URL, type World } from '../harness/world-state.ts';
-import { CHAT_SELECTOR, FIRST_KEY } from './endpoint.ts';
+import { appRequests, bearerKey, CHAT_SELECTOR, FIRST_KEY, SECOND_KEY } from './endpoint.ts';
 
-const SECOND_KEY = 'sk-e2e-second-provider-key';
-
-/**
- * keysSeen are the provider keys of the inference requests that came from this namespace's
- * proxies (the only ones holding either key: the sidecar scenario's app still calls with its own).
- */
+/** keysSeen are the provider keys of the inference requests from this namespace's proxies. */
 async function keysSeen(world: World): Promise<string[]> {
-  return (await simulatorRequests(world.k))
-    .filter((r) => INFERENCE_PATHS.includes(r.path))
-    .map((r) => (r.headers.authorization ?? '').replace(/^Bearer /, ''))
-    .filter((key) => key === FIRST_KEY || key === SECOND_KEY);
+  return (await appRequests(world.k)).map(bearerKey);
 }
 
 /** Scenario 5: a new provider key in the Secret is used without a restart and without a failed request. */

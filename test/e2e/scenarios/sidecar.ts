@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { endpointManifest, namespaceWithKey, waitReady } from '../harness/endpoints.ts';
 import { eventually, podReady, podsOf, type PodObject } from '../harness/kube.ts';
-import { deployment, helperContainer, HELPER_CLIENT, TMP_VOLUME } from '../harness/world.ts';
+import { deployment, helperContainer, HELPER_CLIENT, idlePod, TMP_VOLUME } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
 
 const NS = 'aio-e2e-sidecar';
@@ -66,14 +66,7 @@ export function sidecarScenario(world: World): void {
 
     it('leaves a pod that opted out untouched', async () => {
       const { k } = world;
-      await k.apply([
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'opted-out', namespace: NS, annotations: { 'inference.attested.dev/inject': 'false' } },
-          spec: { terminationGracePeriodSeconds: 1, containers: [helperContainer(k, 'app', [HELPER_CLIENT, 'idle'])], volumes: [TMP_VOLUME] },
-        },
-      ]);
+      await k.apply([idlePod(k, { name: 'opted-out', namespace: NS, container: 'app', annotations: { 'inference.attested.dev/inject': 'false' } })]);
       await k.run(['-n', NS, 'wait', '--for=condition=Ready', 'pod/opted-out', '--timeout=120s']);
       const pod = await k.json<PodObject>(['-n', NS, 'get', 'pod', 'opted-out']);
       expect(pod.spec.initContainers ?? []).toEqual([]);
