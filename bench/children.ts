@@ -102,6 +102,7 @@ function proxyConfig(kind: ProxyKind, upstream: Upstream, ports: { api: number; 
     attestation: { trust: 'Development', bundleUrl: upstream.url, developmentPublicKey: upstream.publicKeyPem },
     prices: { currency: 'USD', models: { 'llama3-3-70b': { inputPerMillion: 900_000, outputPerMillion: 1_200_000 } } },
     shutdownGraceSeconds: 1,
+    shutdownDrainSeconds: 0,
     logLevel: 'info',
   };
 }

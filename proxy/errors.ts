@@ -21,7 +21,6 @@ export const ERRORS = {
   attestation_failed: { status: 503, type: 'server_error', summary: 'The upstream enclave failed verification (or its release is not the pinned one); nothing was sent.' },
   provider_key_missing: { status: 503, type: 'server_error', summary: 'The provider API key file is missing or empty; nothing was sent.' },
   auth_unavailable: { status: 503, type: 'server_error', summary: 'The caller could not be checked (the Kubernetes API server did not answer the TokenReview, or the JWT issuer\'s key set could not be fetched); retry.' },
-  shutting_down: { status: 503, type: 'server_error', summary: 'The proxy is draining for shutdown; retry on another replica.' },
   upstream_unreachable: { status: 502, type: 'server_error', summary: 'The upstream could not be reached (connection refused, reset or DNS failure).' },
   upstream_protocol_error: { status: 502, type: 'server_error', summary: 'The upstream answered in a way that breaks the protocol (e.g. plaintext to an encrypted request, or a body that fails decryption).' },
   upstream_timeout: { status: 504, type: 'server_error', summary: 'The upstream did not answer within the configured timeout.' },

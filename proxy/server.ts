@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ENCAPSULATED_KEY_HEADER, RESPONSE_NONCE_HEADER } from './ehbp/client.ts';
@@ -68,8 +69,15 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
       allowedHeaders: ['authorization', 'content-type', ENCAPSULATED_KEY_HEADER, 'x-request-id', 'openai-beta'],
     });
   }
+  // While draining, every answer tells its client to close the connection, and a response that
+  // began before (its headers already sent) closes it once finished: the client's next request
+  // then opens a new connection, which the Service routes to another replica.
   app.addHook('onRequest', async (_request, reply) => {
     if (lifecycle.draining()) void reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (lifecycle.draining()) request.raw.socket.end();
+    done();
   });
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
@@ -77,8 +85,7 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
     const error = known ? new ProxyError('method_not_allowed', `${request.method} is not allowed on ${request.url}`) : new ProxyError('not_found', `no route ${request.method} ${request.url}`);
     return sendError(error, request, reply);
   });
-  const deps = { ...runtime, draining: lifecycle.draining };
-  for (const spec of ROUTES) app.route({ method: spec.method, url: spec.path, handler: inferenceHandler(spec, deps) });
+  for (const spec of ROUTES) app.route({ method: spec.method, url: spec.path, handler: inferenceHandler(spec, runtime) });
   app.get('/.well-known/hpke-keys', hpkeKeysHandler(runtime));
   return app;
 }
@@ -105,6 +112,10 @@ export async function startProxy(runtime: Runtime, logger: Logger): Promise<Runn
         api.server.closeAllConnections();
       }, config.shutdownGraceSeconds * 1000);
       deadline.unref();
+      // The pod's endpoint leaves every node's Service routing some time after termination began,
+      // and clients hold keep-alive connections: for a short window keep serving, so each client
+      // learns to reconnect from an answer rather than from a refused or reset request.
+      await sleep(config.shutdownDrainSeconds * 1000);
       // close() stops accepting and waits for in-flight requests and streams; connections that
       // finish their last response while draining would otherwise idle on keep-alive until it expires.
       const sweep = setInterval(() => api.server.closeIdleConnections(), 100);

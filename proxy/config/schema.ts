@@ -88,6 +88,7 @@ export const ConfigSchema = Type.Object(
     ),
     maxBodyBytes: Type.Integer({ minimum: 1024, default: 26_214_400 }),
     shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 25 }),
+    shutdownDrainSeconds: Type.Integer({ minimum: 0, maximum: 60, default: 2 }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info' },

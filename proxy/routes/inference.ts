@@ -27,7 +27,6 @@ export interface InferenceDeps {
   readonly limiter: RateLimiter;
   readonly metrics: ProxyMetrics;
   readonly promptCacheSecret: () => string | undefined;
-  readonly draining: () => boolean;
 }
 
 /** Prepared is a request ready to go upstream. */
@@ -146,7 +145,6 @@ interface ServeContext {
 
 async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): Promise<FastifyReply> {
   const { request, reply, t } = ctx;
-  if (deps.draining()) throw new ProxyError('shutting_down');
   t.caller = await deps.authenticator.authenticate(request.headers);
   await admit(deps, t.caller, reply);
   t.prepared = await prepare(spec, request, deps.config, deps.promptCacheSecret());

@@ -47,6 +47,7 @@ export async function startTestProxy(raw: Record<string, unknown>, options: { ap
   const [apiPort, adminPort] = await Promise.all([freePort(), freePort()]);
   const rawProvider = (raw.provider ?? {}) as Record<string, unknown>;
   const config = parseConfig({
+    shutdownDrainSeconds: 0,
     ...raw,
     provider: { apiKeyFile, ...rawProvider },
     listen: { host: '127.0.0.1', port: apiPort },

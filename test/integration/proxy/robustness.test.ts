@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +9,30 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { metricValue, simulatorConfig, startTestProxy, type TestProxy } from '../../harness/test-proxy.ts';
+
+interface KeptAliveAnswer {
+  readonly status: number;
+  readonly reused: boolean;
+  readonly connection: string | undefined;
+  readonly body: string;
+  readonly socket: Socket;
+}
+
+/** keptAliveChat posts a chat completion through `agent`, telling whether it reused a connection. */
+function keptAliveChat(agent: Agent, apiUrl: string, stream = false): Promise<KeptAliveAnswer> {
+  const body = JSON.stringify({ model: 'llama3-3-70b', messages: [{ role: 'user', content: 'a b c' }], stream });
+  return new Promise((resolve, reject) => {
+    const req = request(`${apiUrl}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      const { socket } = res;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, connection: res.headers.connection, body: Buffer.concat(chunks).toString('utf8'), socket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; json: { error?: { code: string; message: string; type: string; param: string | null } }; headers: Headers }> {
   const response = await fetch(url, { method: 'POST', body, headers });
@@ -133,6 +160,32 @@ describe('upstream failures and shutdown', () => {
     expect(await text).toContain('data: [DONE]');
     await shutdown;
     await expect(chat(p)).rejects.toThrow();
+  });
+
+  it('while draining, answers requests on kept-alive connections and tells their clients to reconnect', async () => {
+    const p = await startTestProxy(simulatorConfig(simulator, { shutdownDrainSeconds: 1 }));
+    const idle = new Agent({ keepAlive: true, maxSockets: 1 });
+    const streaming = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await keptAliveChat(idle, p.apiUrl)).status).toBe(200);
+      simulator.slowResponses({ chunkMs: 100 });
+      const stream = keptAliveChat(streaming, p.apiUrl, true);
+      await sleep(150);
+      const shutdown = p.close();
+      // The stream began before the drain: it finishes, then its connection is closed by the proxy.
+      const streamed = await stream;
+      expect(streamed).toMatchObject({ status: 200, reused: false });
+      expect(streamed.body).toContain('data: [DONE]');
+      if (!streamed.socket.closed) await once(streamed.socket, 'close');
+      // Still inside the drain window, a request on the other kept-alive connection is served and
+      // told to close (before, it got 503 shutting_down; after the window, the connection is gone).
+      simulator.reset();
+      expect(await keptAliveChat(idle, p.apiUrl)).toMatchObject({ status: 200, reused: true, connection: 'close' });
+      await shutdown;
+    } finally {
+      idle.destroy();
+      streaming.destroy();
+    }
   });
 });
 
