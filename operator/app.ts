@@ -7,7 +7,7 @@ import type { OperatorOptions } from './config.ts';
 import { Controller, related } from './controller/controller.ts';
 import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
 import { createRedisSpendReader } from './limits/spend-reader.ts';
-import { ResourceInformer } from './controller/informer.ts';
+import { ResourceInformer, type ResourceType } from './controller/informer.ts';
 import { ownerMapper } from './controller/keys.ts';
 import { LeaderElector } from './controller/leader-election.ts';
 import { kubernetesLeaseStore } from './controller/lease-store.ts';
@@ -40,28 +40,53 @@ function operatorMetrics(registry: Registry): { rollouts: Counter<'reason'>; ver
   };
 }
 
-/** cachedPort reads endpoints and Deployments from the informers' caches instead of the API server. */
-function cachedPort(port: ClusterPort, endpoints: ResourceInformer<InferenceEndpoint>, deployments: ResourceInformer<KubernetesObject>): ClusterPort {
+/**
+ * cachedPort reads endpoints and Deployments from the informers' caches instead of the API
+ * server, and children's metadata from the caches of their kinds (a kind without one, such as
+ * the optional ServiceMonitor, is read from the API server).
+ */
+function cachedPort(port: ClusterPort, parts: Parts): ClusterPort {
+  const kindOf = (o: { apiVersion?: string; kind?: string }): string => `${o.apiVersion ?? ''}/${o.kind ?? ''}`;
+  const byKind = new Map([parts.deployments, ...parts.children].map((informer) => [kindOf(informer.resource), informer]));
   return {
     ...port,
-    getEndpoint: (namespace, name) => Promise.resolve(endpoints.get(namespace, name)),
-    getDeployment: (namespace, name) => Promise.resolve(deployments.get(namespace, name) ?? undefined),
+    getEndpoint: (namespace, name) => Promise.resolve(parts.endpoints.get(namespace, name)),
+    getDeployment: (namespace, name) => Promise.resolve(parts.deployments.get(namespace, name) ?? undefined),
+    liveMetadata: (object) => {
+      const informer = byKind.get(kindOf(object));
+      if (informer === undefined) return port.liveMetadata(object);
+      return Promise.resolve(informer.get(object.metadata?.namespace ?? '', object.metadata?.name ?? '')?.metadata);
+    },
   };
 }
 
 interface Parts {
   readonly endpoints: ResourceInformer<InferenceEndpoint>;
   readonly deployments: ResourceInformer<KubernetesObject>;
+  /** children are the other kinds an endpoint owns, cached as metadata alone. */
+  readonly children: readonly ResourceInformer<KubernetesObject>[];
 }
 
+/** CHILD_KINDS are the kinds of an endpoint's children besides its Deployment (operator/resources/desired.ts). */
+const CHILD_KINDS: readonly ResourceType[] = [
+  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
+];
+
 function informers(kc: KubeConfig, logger: Logger, namespaces: readonly string[]): Parts {
+  const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   return {
     endpoints: new ResourceInformer<InferenceEndpoint>({ kc, logger }, { namespaces, resource: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL, namespaced: true } }),
     deployments: new ResourceInformer<KubernetesObject>({ kc, logger }, {
       namespaces,
       resource: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
-      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+      labelSelector: managed,
     }),
+    children: CHILD_KINDS.map((resource) => new ResourceInformer<KubernetesObject>({ kc, logger }, { namespaces, resource, labelSelector: managed, metadataOnly: true })),
   };
 }
 
@@ -113,9 +138,10 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
 }
 
 /**
- * startOperator wires the operator: informers on InferenceEndpoints and on the Deployments it
- * manages, one controller, the attestation watcher that requeues endpoints when their upstream
- * changes, leader election, Events, metrics and probes.
+ * startOperator wires the operator: informers on InferenceEndpoints and on the children it
+ * manages (Deployments whole, the other kinds as metadata), one controller, the attestation
+ * watcher that requeues endpoints when their upstream changes, leader election, Events, metrics
+ * and probes.
  */
 export async function startOperator(options: OperatorOptions, logger: Logger): Promise<RunningOperator> {
   const kc = loadKubeConfig(options);
@@ -123,12 +149,12 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const metrics = createControllerMetrics(registry);
   const own = operatorMetrics(registry);
   const recorder = new EventRecorder({ sink: kubernetesEventSink(kc.makeApiClient(EventsV1Api)), logger }, { reportingController: 'attested-inference-operator', reportingInstance: options.identity });
-  const { endpoints, deployments } = informers(kc, logger, options.namespaces);
+  const parts = informers(kc, logger, options.namespaces);
   const requeue: { to?: (key: string) => void } = {};
   const watcher = attestationWatcher(options, own, logger, requeue);
   const monitors = watchServiceMonitorSupport(kc);
   await monitors.refresh();
-  const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), endpoints, deployments);
+  const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), parts);
   const spend = createRedisSpendReader({ ...(options.limitsStorePasswordFile === undefined ? {} : { passwordFile: options.limitsStorePasswordFile }), logger: logger.child({ component: 'limits-store' }) });
   const reconciler = new EndpointReconciler({
     port,
@@ -141,8 +167,9 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   });
   const controller = new Controller<InferenceEndpoint>({ logger, metrics }, {
     name: 'inferenceendpoint',
-    primary: endpoints,
-    watches: [related(deployments, ownerMapper({ apiVersion: API_VERSION, kind: KIND }))],
+    primary: parts.endpoints,
+    // A child's change (someone edited or deleted it) brings its endpoint back for drift correction.
+    watches: [parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }))),
     workers: options.workers,
     // Status writes bump resourceVersion but not generation: they need no reconcile of their own.
     updateFilter: (object, previous) => object.metadata.generation !== previous?.metadata.generation || object.metadata.deletionTimestamp !== undefined,
@@ -156,8 +183,8 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const elector = options.leaderElection
     ? new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity })
     : undefined;
-  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [endpoints, deployments], controllers: [controller as unknown as Controller] });
-  registerConditionMetric(registry, { endpoints: () => endpoints.list(), exporting: () => manager.isLeader() });
+  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children], controllers: [controller as unknown as Controller] });
+  registerConditionMetric(registry, { endpoints: () => parts.endpoints.list(), exporting: () => manager.isLeader() });
   const webhook = await startInjection(options, { kc, logger, registry, recorder });
   const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });
   await manager.start();

@@ -1,8 +1,8 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject, type RequestContext } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from './api-errors.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { collectionPath, listAll, type ResourceType } from './rest.ts';
+import { ACCEPT_METADATA, collectionPath, listAll, slim, type ResourceType } from './rest.ts';
 
 /** ScopeEvents are where a scope delivers what its ListWatch saw. */
 export interface ScopeEvents<T extends KubernetesObject> {
@@ -20,6 +20,7 @@ export interface ScopeOptions {
   readonly namespace: string | undefined;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  readonly metadataOnly?: boolean;
   readonly restartDelayMs: { readonly initial: number; readonly max: number };
 }
 
@@ -28,6 +29,27 @@ export interface ScopeDeps {
   readonly kc: KubeConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+}
+
+/**
+ * cacheWatch is client-node's Watch delivering what the cache keeps (rest.ts `slim`), asking the
+ * API server for metadata alone when `metadataOnly`: the Watch takes its headers from the
+ * kubeconfig's authentication step, so a kubeconfig that adds the Accept header there is enough.
+ */
+function cacheWatch(kc: KubeConfig, resource: ResourceType, metadataOnly: boolean): Watch {
+  const config: KubeConfig = metadataOnly
+    ? Object.assign(Object.create(kc) as KubeConfig, {
+        async applySecurityAuthentication(context: RequestContext): Promise<void> {
+          await kc.applySecurityAuthentication(context);
+          context.setHeaderParam('Accept', ACCEPT_METADATA);
+        },
+      })
+    : kc;
+  const watch = new Watch(config);
+  const watchOnce = watch.watch.bind(watch);
+  watch.watch = (path, query, callback, done) =>
+    watchOnce(path, query, (phase: string, object: KubernetesObject, raw: unknown) => callback(phase, slim(object, resource), raw), done);
+  return watch;
 }
 
 /**
@@ -60,7 +82,8 @@ export class InformerScope<T extends KubernetesObject> {
     // makeInformer is `new ListWatch(path, new Watch(kc), list, false, labelSelector)`; building it
     // directly lets a field selector through too.
     const path = collectionPath(options.resource, options.namespace);
-    this.#listWatch = new ListWatch<T>(path, new Watch(deps.kc), list, false, options.labelSelector, options.fieldSelector);
+    const watch = cacheWatch(deps.kc, options.resource, options.metadataOnly === true);
+    this.#listWatch = new ListWatch<T>(path, watch, list, false, options.labelSelector, options.fieldSelector);
     this.#listWatch.on('add', events.add);
     this.#listWatch.on('update', events.update);
     this.#listWatch.on('delete', events.delete);

@@ -34,6 +34,8 @@ export interface InformerOptions {
   readonly namespaces?: readonly string[];
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** metadataOnly caches each object's metadata alone (PartialObjectMetadata): enough to see changes and resourceVersions. */
+  readonly metadataOnly?: boolean;
   /** restartDelayMs is the backoff before restarting a failed list/watch: 1 s doubling to 30 s by default. */
   readonly restartDelayMs?: { readonly initial: number; readonly max: number };
 }
@@ -48,8 +50,8 @@ export interface InformerDeps {
 /**
  * ResourceInformer keeps a cache of one resource, filled by list+watch, and tells handlers about
  * every change. Objects are held as the API server sent them (JSON: timestamps are strings),
- * whether they came from the list or the watch. A handler added after start is first told about
- * everything already cached, as client-go does for late handlers.
+ * whether they came from the list or the watch, less their managedFields. A handler added after
+ * start is first told about everything already cached, as client-go does for late handlers.
  */
 export class ResourceInformer<T extends KubernetesObject> implements ObjectSource<T> {
   readonly resource: ResourceType;
@@ -81,6 +83,7 @@ export class ResourceInformer<T extends KubernetesObject> implements ObjectSourc
       namespace,
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
+      metadataOnly: options.metadataOnly,
       restartDelayMs: options.restartDelayMs ?? { initial: 1_000, max: 30_000 },
     }, events));
     for (const scope of this.#scopes) if (scope.namespace !== undefined) this.#byNamespace.set(scope.namespace, scope);

@@ -18,11 +18,29 @@ export function collectionPath(resource: ResourceType, namespace?: string): stri
   return `${root}${scope}/${resource.plural}`;
 }
 
-/** ListQuery narrows a list; `limit` pages it. */
+/** ListQuery narrows a list; `limit` pages it; `metadataOnly` asks for each item's metadata alone. */
 export interface ListQuery {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly limit?: number;
+  readonly metadataOnly?: boolean;
+}
+
+/**
+ * The API server answers with PartialObjectMetadata (metadata alone) for these media types, as
+ * client-go's metadata informers ask; a server that cannot falls back to the full objects.
+ */
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+/**
+ * slim readies an object from the API server for a cache: managedFields go (often a third of an
+ * object, read by nobody here), and metadata-only items get the kind they stand for.
+ */
+export function slim<T extends KubernetesObject>(object: T, resource: ResourceType): T {
+  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+  if (object.kind === 'PartialObjectMetadata') Object.assign(object, { apiVersion: resource.apiVersion, kind: resource.kind });
+  return object;
 }
 
 // Pages as client-go's reflector does (500 items), so a large collection does not arrive as one huge body.
@@ -40,13 +58,8 @@ export async function listAll<T extends KubernetesObject>(kc: KubeConfig, resour
   let resourceVersion = '';
   let continueToken: string | undefined;
   do {
-    const page = await getJson<KubernetesListObject<T>>(kc, path, {
-      labelSelector: query.labelSelector,
-      fieldSelector: query.fieldSelector,
-      limit: String(query.limit ?? PAGE_SIZE),
-      continue: continueToken,
-    });
-    for (const item of page.items) items.push({ ...item, apiVersion: resource.apiVersion, kind: resource.kind });
+    const page = await listPage<T>(kc, path, query, continueToken);
+    for (const item of page.items) items.push(slim({ ...item, apiVersion: resource.apiVersion, kind: resource.kind }, resource));
     // Every page of one paginated list shares the first page's snapshot resourceVersion.
     if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
     // Raw JSON spells it `continue`; client-node's model calls the same field `_continue`.
@@ -56,8 +69,19 @@ export async function listAll<T extends KubernetesObject>(kc: KubeConfig, resour
   return { apiVersion: resource.apiVersion, kind: `${resource.kind}List`, metadata: { resourceVersion }, items };
 }
 
+async function listPage<T extends KubernetesObject>(kc: KubeConfig, path: string, query: ListQuery, continueToken: string | undefined): Promise<KubernetesListObject<T>> {
+  const page = await getJson<Partial<KubernetesListObject<T>>>(kc, path, {
+    labelSelector: query.labelSelector,
+    fieldSelector: query.fieldSelector,
+    limit: String(query.limit ?? PAGE_SIZE),
+    continue: continueToken,
+  }, query.metadataOnly === true ? ACCEPT_METADATA_LIST : 'application/json');
+  // A metadata list with nothing in it leaves `items` out.
+  return { ...page, items: page.items ?? [] };
+}
+
 /** getJson GETs `path` with the kubeconfig's server and credentials (as client-node's Watch does) and parses the body. */
-export async function getJson<T>(kc: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>): Promise<T> {
+export async function getJson<T>(kc: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, accept = 'application/json'): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server + path);
@@ -65,7 +89,7 @@ export async function getJson<T>(kc: KubeConfig, path: string, query: Readonly<R
   const context = new RequestContext(url.toString(), HttpMethod.GET);
   await kc.applySecurityAuthentication(context);
   const response = await fetch(url, {
-    headers: { ...context.getHeaders(), accept: 'application/json' },
+    headers: { ...context.getHeaders(), accept },
     dispatcher: context.getDispatcher(),
     signal: AbortSignal.timeout(60_000),
   });

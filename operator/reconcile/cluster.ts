@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InferenceEndpoint, type InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 import { isNotFound } from '../controller/api-errors.ts';
 import { FIELD_MANAGER } from '../resources/names.ts';
@@ -26,9 +26,9 @@ export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
   return {
     getEndpoint: (namespace, name) => orUndefined(custom.getNamespacedCustomObject({ ...base, namespace, name }) as Promise<InferenceEndpoint>),
     getDeployment: (namespace, name) => orUndefined(apps.readNamespacedDeployment({ namespace, name })),
-    async resourceVersion(object: KubernetesObject): Promise<string | undefined> {
+    async liveMetadata(object: KubernetesObject): Promise<V1ObjectMeta | undefined> {
       const header = { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? '' } };
-      return (await orUndefined(objects.read(header)))?.metadata?.resourceVersion;
+      return (await orUndefined(objects.read(header)))?.metadata;
     },
     apply: (object) => objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
     async mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]> {

@@ -83,7 +83,7 @@ export class EndpointReconciler {
     const { digest, rollout } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
     const desired = desiredChildren(endpoint, { ...this.#deps.options, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
     const problems: Problem[] = [];
-    const current = (await this.#applyAll(desired.objects, deployment, problems)) ?? deployment;
+    const current = (await this.#applyAll(desired.objects, problems)) ?? deployment;
     if (rollout) this.#recordRollout(endpoint, rollout);
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const budgets = await this.#budgets(endpoint, now, problems);
@@ -123,9 +123,10 @@ export class EndpointReconciler {
     return { observation, deployment };
   }
 
-  /** #mountProblems asks kubelet's Events why pods are not ready, only when they are not. */
+  /** #mountProblems asks kubelet's Events why pods are not ready, only when some exist and are not. */
   async #mountProblems(endpoint: InferenceEndpoint, deployment: V1Deployment | undefined): Promise<Problem[]> {
-    if ((deployment?.status?.readyReplicas ?? 0) >= endpoint.spec.replicas) return [];
+    const status = deployment?.status;
+    if ((status?.replicas ?? 0) === 0 || (status?.readyReplicas ?? 0) >= endpoint.spec.replicas) return [];
     const prefix = `${childNames(endpoint.metadata.name ?? '').deployment}-`;
     return secretProblems(endpoint, await this.#deps.port.mountFailures(endpoint.metadata.namespace ?? '', prefix));
   }
@@ -160,22 +161,29 @@ export class EndpointReconciler {
     }
   }
 
-  /** #applyAll applies the children in order; it returns the Deployment as stored when it was written. */
-  async #applyAll(objects: readonly KubernetesObject[], deployment: V1Deployment | undefined, problems: Problem[]): Promise<V1Deployment | undefined> {
+  /**
+   * #applyAll applies the children in two waves of parallel requests: first what a pod needs to
+   * exist when it is created (its ServiceAccount, binding and ConfigMaps), then the rest. It
+   * returns the Deployment as stored when it was written.
+   */
+  async #applyAll(objects: readonly KubernetesObject[], problems: Problem[]): Promise<V1Deployment | undefined> {
     let written: V1Deployment | undefined;
-    for (const object of objects) {
-      const isDeployment = object.kind === 'Deployment';
-      const { namespace = '', name = '' } = object.metadata ?? {};
-      try {
-        const wrote = await this.#applied.applyIfChanged(this.#deps.port, object, isDeployment ? deployment?.metadata?.resourceVersion : undefined);
-        if (isDeployment && wrote) written = await this.#deps.port.getDeployment(namespace, name);
-      } catch (error) {
-        problems.push({ reason: 'ReconcileError', message: `applying ${String(object.kind)} ${name} failed: ${(error as Error).message}` });
-      }
+    for (const wave of [objects.filter(isPodPrerequisite), objects.filter((o) => !isPodPrerequisite(o))]) {
+      await Promise.all(wave.map(async (object) => {
+        try {
+          const stored = await this.#applied.applyIfChanged(this.#deps.port, object);
+          if (stored !== undefined && object.kind === 'Deployment') written = stored;
+        } catch (error) {
+          problems.push({ reason: 'ReconcileError', message: `applying ${String(object.kind)} ${object.metadata?.name ?? ''} failed: ${(error as Error).message}` });
+        }
+      }));
     }
     return written;
   }
 }
+
+const POD_PREREQUISITES = new Set(['ServiceAccount', 'RoleBinding', 'ConfigMap']);
+const isPodPrerequisite = (object: KubernetesObject): boolean => POD_PREREQUISITES.has(object.kind ?? '');
 
 /** withBudgets adds the budget windows read (if any) to the computed status. */
 function withBudgets(status: InferenceEndpointStatus, budgets: readonly BudgetWindowStatus[] | undefined): InferenceEndpointStatus {

@@ -1,4 +1,4 @@
-import type { CoreV1Event, KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1ObjectMeta } from '@kubernetes/client-node';
 import type { InferenceEndpoint, InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 
 /**
@@ -8,8 +8,8 @@ import type { InferenceEndpoint, InferenceEndpointStatus } from '../api/v1alpha1
 export interface ClusterPort {
   getEndpoint(namespace: string, name: string): Promise<InferenceEndpoint | undefined>;
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
-  /** resourceVersion reads a child's current resourceVersion (undefined when absent). */
-  resourceVersion(object: KubernetesObject): Promise<string | undefined>;
+  /** liveMetadata reads a child's current metadata (undefined when absent); a cache may answer. */
+  liveMetadata(object: KubernetesObject): Promise<V1ObjectMeta | undefined>;
   /** apply writes an object with server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
   /** mountFailures lists recent FailedMount Events of the endpoint's proxy pods (kubelet reports missing Secrets there). */

@@ -57,6 +57,30 @@ describe('ResourceInformer against the API server', () => {
     await informer.stop();
   });
 
+  it('metadataOnly caches metadata alone, listed and watched, and no cache keeps managedFields', async () => {
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'meta-before', labels: { kept: 'yes' } }, data: { big: 'x'.repeat(4096) } } });
+    const meta = new ResourceInformer<V1ConfigMap>({ kc: cluster.kc, logger: quietLogger() }, { resource: CONFIGMAPS, namespaces: [ns.name], metadataOnly: true });
+    const full = new ResourceInformer<V1ConfigMap>({ kc: cluster.kc, logger: quietLogger() }, { resource: CONFIGMAPS, namespaces: [ns.name] });
+    meta.start();
+    full.start();
+    await Promise.all([meta.waitForSync(AbortSignal.timeout(10_000)), full.waitForSync(AbortSignal.timeout(10_000))]);
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'meta-later' }, data: { big: 'y'.repeat(4096) } } });
+    await eventually(async () => {
+      expect(meta.get(ns.name, 'meta-later')).toBeDefined();
+    });
+    for (const name of ['meta-before', 'meta-later']) {
+      const cached = meta.get(ns.name, name)!;
+      expect(cached).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns.name } });
+      expect(cached.data).toBeUndefined();
+      expect(cached.metadata?.resourceVersion).toBe(full.get(ns.name, name)?.metadata?.resourceVersion);
+      expect(cached.metadata?.managedFields).toBeUndefined();
+      expect(full.get(ns.name, name)?.data?.big).toHaveLength(4096);
+      expect(full.get(ns.name, name)?.metadata?.managedFields).toBeUndefined();
+    }
+    expect(meta.get(ns.name, 'meta-before')?.metadata?.labels).toEqual({ kept: 'yes' });
+    await Promise.all([meta.stop(), full.stop()]);
+  });
+
   it('watches only its namespaces, one list/watch each', async () => {
     await core.createNamespacedConfigMap({ namespace: other.name, body: { metadata: { name: 'elsewhere' } } });
     const only = new ResourceInformer<V1ConfigMap>({ kc: cluster.kc, logger: quietLogger() }, { resource: CONFIGMAPS, namespaces: [ns.name] });
