@@ -66,7 +66,7 @@ function contendersOf(deps: OverheadDeps): Contender[] {
   return list;
 }
 
-async function requestsFor(c: Contender, body: Buffer, count: number, sealer: Sealer): Promise<PreparedRequest[]> {
+function requestsFor(c: Contender, body: Buffer, count: number, sealer: Sealer): PreparedRequest[] {
   return c.sealed ? sealer.pool(body, count) : [plainRequest(body)];
 }
 
@@ -88,8 +88,8 @@ async function measureLoad(c: Contender, body: Buffer, concurrency: number, deps
   const options = { ...deps.options, ...budgetOf(c, deps.options) };
   const base = { url: c.url, connections: concurrency, timeoutMs: options.runTimeoutMs };
   const warmAmount = Math.max(options.warmupRequests, concurrency);
-  await runLoad({ ...base, amount: warmAmount, requests: await requestsFor(c, body, warmAmount + 2 * concurrency, sealer) });
-  const requests = await requestsFor(c, body, options.requests + 2 * concurrency, sealer);
+  await runLoad({ ...base, amount: warmAmount, requests: requestsFor(c, body, warmAmount + 2 * concurrency, sealer) });
+  const requests = requestsFor(c, body, options.requests + 2 * concurrency, sealer);
   const before = await cpuOf(c.proxy);
   const r = await runLoad({ ...base, amount: options.requests, requests });
   const after = await cpuOf(c.proxy);
@@ -99,7 +99,7 @@ async function measureLoad(c: Contender, body: Buffer, concurrency: number, deps
   };
 }
 
-async function streamRequests(c: Contender, count: number, sealer: Sealer): Promise<PreparedRequest[]> {
+function streamRequests(c: Contender, count: number, sealer: Sealer): PreparedRequest[] {
   const body = streamBody();
   return c.sealed ? sealer.pool(body, count) : Array.from({ length: count }, () => plainRequest(body));
 }
@@ -108,9 +108,9 @@ async function measureStreams(c: Contender, concurrency: number, deps: OverheadD
   const { sealer } = deps;
   const options = { ...deps.options, ...budgetOf(c, deps.options) };
   const warm = Math.max(options.warmupStreams, concurrency);
-  await runStreams({ url: c.url, concurrency, requests: await streamRequests(c, warm, sealer), timeoutMs: options.runTimeoutMs });
+  await runStreams({ url: c.url, concurrency, requests: streamRequests(c, warm, sealer), timeoutMs: options.runTimeoutMs });
   const count = Math.max(options.streams, concurrency * 3);
-  const requests = await streamRequests(c, count, sealer);
+  const requests = streamRequests(c, count, sealer);
   const before = await cpuOf(c.proxy);
   const r = await runStreams({ url: c.url, concurrency, requests, timeoutMs: options.runTimeoutMs });
   const after = await cpuOf(c.proxy);

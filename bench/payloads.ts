@@ -50,24 +50,20 @@ export function plainRequest(body: Buffer): PreparedRequest {
 
 /** Sealer seals request bodies to the upstream's HPKE key, once per request (EHBP, RFC 9180 base mode). */
 export interface Sealer {
-  seal(body: Buffer): Promise<PreparedRequest>;
+  seal(body: Buffer): PreparedRequest;
   /** pool seals `count` requests ahead of a timed run; each is sent at most once while it lasts. */
-  pool(body: Buffer, count: number): Promise<PreparedRequest[]>;
+  pool(body: Buffer, count: number): PreparedRequest[];
 }
 
 /** createSealer seals to `hpkePublicKey` (hex), as a client holding the attested key would. */
-export async function createSealer(hpkePublicKey: string): Promise<Sealer> {
-  const recipient: EhbpRecipient = await createRecipient(hpkePublicKey);
-  const seal = async (body: Buffer): Promise<PreparedRequest> => {
-    const sealed = await recipient.seal(body);
+export function createSealer(hpkePublicKey: string): Sealer {
+  const recipient: EhbpRecipient = createRecipient(hpkePublicKey);
+  const seal = (body: Buffer): PreparedRequest => {
+    const sealed = recipient.seal(body);
     return { headers: { ...PLAIN_HEADERS, [ENCAPSULATED_KEY_HEADER.toLowerCase()]: sealed.encapsulatedKeyHex }, body: sealed.body };
   };
   return {
     seal,
-    async pool(body: Buffer, count: number): Promise<PreparedRequest[]> {
-      const out: PreparedRequest[] = [];
-      for (let i = 0; i < count; i++) out.push(await seal(body));
-      return out;
-    },
+    pool: (body: Buffer, count: number): PreparedRequest[] => Array.from({ length: count }, () => seal(body)),
   };
 }

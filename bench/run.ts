@@ -42,7 +42,7 @@ async function overheadSection(upstream: Upstream, dir: string, options: BenchOp
     const litellm = await startLiteLLM(dir, upstream.url);
     if ('running' in litellm) local.add(() => litellm.running.stop());
     else log(`LiteLLM skipped: ${litellm.skipped}`);
-    const sealer = await createSealer(upstream.hpkePublicKey);
+    const sealer = createSealer(upstream.hpkePublicKey);
     return await measureOverhead({ options, upstream, tinfoil, plain, nginx, litellm, sealer, log });
   } finally {
     await local.run();

@@ -295,7 +295,7 @@ log "$OPERATOR_IMAGE: $(size_mb "$OPERATOR_IMAGE")"
 build_e2e_image() {
   local ctx="$WORK/e2e-context" pkg
   mkdir -p "$ctx/node_modules/@panva" "$ctx/test/harness" "$ctx/test/e2e"
-  for pkg in openai ehbp @panva/hpke-noble @noble; do
+  for pkg in openai ehbp hpke @panva/hpke-noble @noble; do
     [ -e "$ROOT/node_modules/$pkg" ] || die "node_modules/$pkg is missing: run npm ci first"
     cp -a "$ROOT/node_modules/$pkg" "$ctx/node_modules/$pkg"
   done

@@ -115,7 +115,7 @@ class Manager implements AttestationManager {
 
   async #verify(): Promise<AttestationState> {
     try {
-      const next = await this.#accept(await this.#deps.verifier.verify());
+      const next = this.#accept(await this.#deps.verifier.verify());
       this.#failures = 0;
       return next;
     } catch (error) {
@@ -124,11 +124,11 @@ class Manager implements AttestationManager {
     }
   }
 
-  async #accept(result: AttestationResult): Promise<AttestationState> {
+  #accept(result: AttestationResult): AttestationState {
     if (this.#deps.policy.policy === 'Pin') checkPinnedDigest(result, this.#deps.policy.pinnedDigests);
     const previous = this.#state.status === 'verified' ? this.#state : undefined;
     const sameKey = previous?.recipient.publicKeyHex === result.hpkePublicKey.toLowerCase();
-    const recipient = sameKey ? previous.recipient : await createRecipient(result.hpkePublicKey);
+    const recipient = sameKey ? previous.recipient : createRecipient(result.hpkePublicKey);
     const changed =
       previous?.result.releaseDigest !== result.releaseDigest || previous.result.measurementFingerprint !== result.measurementFingerprint;
     this.#lastSuccessAt = this.#now();

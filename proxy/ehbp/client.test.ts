@@ -54,8 +54,8 @@ function splitEvery(buffer: Buffer, size: number): Buffer[] {
 describe('EHBP client', () => {
   it('seals a request the enclave opens, and opens its streamed response however it is split', async () => {
     const server = await enclave();
-    const recipient = await createRecipient(server.publicKeyHex);
-    const sealed = await recipient.seal(Buffer.from('{"model":"m","messages":[]}'));
+    const recipient = createRecipient(server.publicKeyHex);
+    const sealed = recipient.seal(Buffer.from('{"model":"m","messages":[]}'));
     expect(sealed.encapsulatedKeyHex).toMatch(/^[0-9a-f]{64}$/);
     const { plaintext, respond } = await server.open(sealed.body, sealed.encapsulatedKeyHex);
     expect(plaintext.toString()).toBe('{"model":"m","messages":[]}');
@@ -63,45 +63,45 @@ describe('EHBP client', () => {
     const chunks = ['data: {"a":1}\n\n', 'data: {"b":2}\n\n', 'data: [DONE]\n\n'];
     const response = await respond(chunks);
     for (const size of [1, 3, 7, 1000]) {
-      const out = await text(Readable.from(splitEvery(response.body, size)).pipe(new DecryptingStream(await responseKeys(sealed, response.nonceHex))));
+      const out = await text(Readable.from(splitEvery(response.body, size)).pipe(new DecryptingStream(responseKeys(sealed, response.nonceHex))));
       expect(out).toBe(chunks.join(''));
     }
   });
 
   it('uses a fresh encapsulated key for every request', async () => {
-    const recipient = await createRecipient((await enclave()).publicKeyHex);
-    const a = await recipient.seal(Buffer.from('x'));
-    const b = await recipient.seal(Buffer.from('x'));
+    const recipient = createRecipient((await enclave()).publicKeyHex);
+    const a = recipient.seal(Buffer.from('x'));
+    const b = recipient.seal(Buffer.from('x'));
     expect(a.encapsulatedKeyHex).not.toBe(b.encapsulatedKeyHex);
     expect(a.body.equals(b.body)).toBe(false);
   });
 
   it('rejects a tampered, truncated or nonce-less response', async () => {
     const server = await enclave();
-    const sealed = await (await createRecipient(server.publicKeyHex)).seal(Buffer.from('hi'));
+    const sealed = createRecipient(server.publicKeyHex).seal(Buffer.from('hi'));
     const { respond } = await server.open(sealed.body, sealed.encapsulatedKeyHex);
     const response = await respond(['secret completion']);
-    const keys = await responseKeys(sealed, response.nonceHex);
+    const keys = responseKeys(sealed, response.nonceHex);
 
     const tampered = Buffer.from(response.body);
     tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
     await expect(text(Readable.from([tampered]).pipe(new DecryptingStream(keys)))).rejects.toThrow(/failed authentication/);
     await expect(text(Readable.from([response.body.subarray(0, response.body.length - 3)]).pipe(new DecryptingStream(keys)))).rejects.toThrow(/ended inside a frame/);
-    await expect(responseKeys(sealed, undefined)).rejects.toBeInstanceOf(EhbpProtocolError);
-    await expect(responseKeys(sealed, 'abcd')).rejects.toThrow(/Ehbp-Response-Nonce/);
+    expect(() => responseKeys(sealed, undefined)).toThrow(EhbpProtocolError);
+    expect(() => responseKeys(sealed, 'abcd')).toThrow(/Ehbp-Response-Nonce/);
   });
 
   it('cannot open a response meant for another request', async () => {
     const server = await enclave();
-    const recipient = await createRecipient(server.publicKeyHex);
-    const first = await recipient.seal(Buffer.from('one'));
-    const second = await recipient.seal(Buffer.from('two'));
+    const recipient = createRecipient(server.publicKeyHex);
+    const first = recipient.seal(Buffer.from('one'));
+    const second = recipient.seal(Buffer.from('two'));
     const response = await (await server.open(first.body, first.encapsulatedKeyHex)).respond(['for the first']);
-    const wrongKeys = await responseKeys(second, response.nonceHex);
+    const wrongKeys = responseKeys(second, response.nonceHex);
     await expect(text(Readable.from([response.body]).pipe(new DecryptingStream(wrongKeys)))).rejects.toThrow(/failed authentication/);
   });
 
-  it('refuses a malformed public key', async () => {
-    await expect(createRecipient('00')).rejects.toThrow(/32 bytes/);
+  it('refuses a malformed public key', () => {
+    expect(() => createRecipient('00')).toThrow(/32 bytes/);
   });
 });

@@ -1,12 +1,12 @@
 import { createDecipheriv, hkdfSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { AEAD_AES_256_GCM, CipherSuite, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256, type SenderContext } from 'hpke';
+import { importX25519, scheduleFor, setupBaseSender, type HpkeContext } from './hpke.ts';
 
 /**
  * The client side of EHBP (Encrypted HTTP Body Protocol) as the proxy needs it: seal a request body
  * to the attested enclave's HPKE key and open the response body as it streams. The suite is
- * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180), backed by node:crypto through
- * `hpke`'s Web Cryptography algorithms; the response keys follow EHBP's OHTTP-style derivation
+ * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180) on synchronous node:crypto
+ * (hpke.ts); the response keys follow EHBP's OHTTP-style derivation
  * (RFC 9458 §4.4) with node:crypto's HKDF. The constants are the protocol's (the `ehbp` package
  * defines the same; its tests here check that both sides interoperate).
  */
@@ -17,8 +17,7 @@ const EXPORT_LENGTH = 32;
 const RESPONSE_NONCE_LENGTH = 32;
 const AES_256_KEY_LENGTH = 32;
 const AES_GCM_NONCE_LENGTH = 12;
-const suite = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
-const REQUEST_INFO = new TextEncoder().encode(HPKE_REQUEST_INFO);
+const requestSchedule = scheduleFor(new TextEncoder().encode(HPKE_REQUEST_INFO));
 const RESPONSE_EXPORT_LABEL = new TextEncoder().encode(EXPORT_LABEL);
 const FRAME_HEADER = 4;
 const TAG_LENGTH = 16;
@@ -42,29 +41,29 @@ export interface SealedRequest {
   readonly body: Buffer;
   /** encapsulatedKeyHex goes in the Ehbp-Encapsulated-Key header. */
   readonly encapsulatedKeyHex: string;
-  readonly context: SenderContext;
+  readonly context: HpkeContext;
   readonly enc: Uint8Array;
 }
 
 /** EhbpRecipient is an enclave's public key, deserialized once and reused for every request. */
 export interface EhbpRecipient {
   readonly publicKeyHex: string;
-  seal(plaintext: Uint8Array): Promise<SealedRequest>;
+  seal(plaintext: Uint8Array): SealedRequest;
 }
 
-/** createRecipient deserializes a 32-byte X25519 public key given as hex. */
-export async function createRecipient(publicKeyHex: string): Promise<EhbpRecipient> {
+/** createRecipient imports a 32-byte X25519 public key given as hex. */
+export function createRecipient(publicKeyHex: string): EhbpRecipient {
   if (!/^[0-9a-f]{64}$/i.test(publicKeyHex)) throw new EhbpProtocolError('HPKE public key must be 32 bytes of hex');
-  const publicKey = await suite.DeserializePublicKey(Buffer.from(publicKeyHex, 'hex'));
+  const publicKey = importX25519(Buffer.from(publicKeyHex, 'hex'));
   return {
     publicKeyHex: publicKeyHex.toLowerCase(),
-    async seal(plaintext: Uint8Array): Promise<SealedRequest> {
-      const { encapsulatedSecret, ctx } = await suite.SetupSender(publicKey, { info: REQUEST_INFO });
-      const ciphertext = await ctx.Seal(plaintext);
+    seal(plaintext: Uint8Array): SealedRequest {
+      const { enc, context } = setupBaseSender(publicKey, requestSchedule);
+      const ciphertext = context.seal(plaintext);
       const body = Buffer.allocUnsafe(FRAME_HEADER + ciphertext.byteLength);
       body.writeUInt32BE(ciphertext.byteLength, 0);
       body.set(ciphertext, FRAME_HEADER);
-      return { body, encapsulatedKeyHex: Buffer.from(encapsulatedSecret).toString('hex'), context: ctx, enc: encapsulatedSecret };
+      return { body, encapsulatedKeyHex: enc.toString('hex'), context, enc };
     },
   };
 }
@@ -75,11 +74,11 @@ interface ResponseKeys {
 }
 
 /** responseKeys derives the response AEAD key and nonce base from the request context and the response nonce. */
-export async function responseKeys(sealed: SealedRequest, responseNonceHex: string | undefined): Promise<ResponseKeys> {
+export function responseKeys(sealed: SealedRequest, responseNonceHex: string | undefined): ResponseKeys {
   if (responseNonceHex === undefined || !/^[0-9a-f]*$/i.test(responseNonceHex) || responseNonceHex.length !== RESPONSE_NONCE_LENGTH * 2) {
     throw new EhbpProtocolError(`encrypted response lacks a valid ${RESPONSE_NONCE_HEADER} header`);
   }
-  const secret = await sealed.context.Export(RESPONSE_EXPORT_LABEL, EXPORT_LENGTH);
+  const secret = sealed.context.export(RESPONSE_EXPORT_LABEL, EXPORT_LENGTH);
   // salt = enc || response_nonce; prk = Extract(salt, secret); key = Expand(prk, "key", Nk);
   // nonce = Expand(prk, "nonce", Nn) — hkdfSync does Extract then Expand in one call.
   const salt = Buffer.concat([sealed.enc, Buffer.from(responseNonceHex, 'hex')]);

@@ -43,7 +43,7 @@ async function isKeyMismatch(response: UpstreamResponse): Promise<boolean> {
 export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
   const sealed = async (request: ProviderRequest): Promise<ProviderResponse> => {
     const { recipient, result } = deps.attestation.require();
-    const seal: SealedRequest | undefined = request.body && request.body.length > 0 ? await recipient.seal(request.body) : undefined;
+    const seal: SealedRequest | undefined = request.body && request.body.length > 0 ? recipient.seal(request.body) : undefined;
     const headers = { ...request.headers, ...authHeaders(deps.apiKey) };
     if (seal) headers[ENCAPSULATED_KEY_HEADER.toLowerCase()] = seal.encapsulatedKeyHex;
     const response = await deps.client.send({ method: request.method, path: request.path, headers, body: seal?.body, signal: request.signal });
@@ -54,7 +54,7 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
       response.body.resume();
       throw new UpstreamError('protocol', `the upstream answered HTTP ${response.status} to an encrypted request without encrypting it; the answer was dropped`);
     }
-    const keys = await responseKeys(seal, nonce);
+    const keys = responseKeys(seal, nonce);
     const body = response.body.pipe(new DecryptingStream(keys));
     response.body.on('error', (error) => body.destroy(toUpstreamError(error, request.path)));
     return {
