@@ -10,7 +10,7 @@ import type { BenchOptions } from './options.ts';
 import { sampleProc } from './proc.ts';
 import { histogramQuantile, parseSamples, sumOf } from './prom-text.ts';
 import type { OperatorScale, ScaleRollout, ScaleSteady } from './results.ts';
-import { createEndpoint, endpointBody, namespaceNames, startScaleEnv, type ScaleEnv } from './scale-fixture.ts';
+import { CONTROLLERS_QPS, createEndpoint, endpointBody, namespaceNames, startScaleEnv, type ScaleEnv } from './scale-fixture.ts';
 import { waitUntil } from './scale-watch.ts';
 import { percentile } from './stats.ts';
 
@@ -182,7 +182,7 @@ export async function measureOperatorScale(scale: Scale, dir: string, log: (l: s
     return {
       ...created, kubernetes: basename(dirname(env.controlPlane.binaries.dir)), namespaces: scale.namespaces, nodes: env.controlPlane.nodeNames.length, controlPlaneStartS: env.controlPlane.startupMs / 1000, steady, rollout,
       errors: created.errors + (rollout.endpoints - rollout.completed),
-      notes: [`simulated nodes (kwok) run no containers; ${scale.rolloutEndpoints} endpoints use the simulator whose release switches, recheck every ${RECHECK_S} s`],
+      notes: [`simulated nodes (kwok) run no containers; controller-manager and scheduler clients at ${CONTROLLERS_QPS} requests/s (defaults 20 and 50); ${scale.rolloutEndpoints} endpoints use the simulator whose release switches, recheck every ${RECHECK_S} s`],
     };
   } finally {
     await cleanup.run();

@@ -35,6 +35,7 @@ function scaleRows(s: OperatorScale): string[][] {
   const requests = Object.entries(s.requests).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${(v / s.endpoints).toFixed(1)}`).join(', ');
   return [
     ['endpoints / namespaces / simulated nodes', `${s.endpoints} / ${s.namespaces} / ${s.nodes} (${s.kubernetes}, control plane up in ${num(s.controlPlaneStartS, 1)} s)`],
+    ['notes', s.notes.join('; ')],
     ['creates sent (16 at a time)', `${num(s.createS, 1)} s`],
     ['create to Deployment seen, p50 / p99 / max', `${num(s.toDeploymentP50Ms, 0)} / ${num(s.toDeploymentP99Ms, 0)} / ${num(s.toDeploymentMaxMs, 0)} ms`],
     ['first create to all Ready', `${num(s.allReadyS, 1)} s (${s.ready}/${s.endpoints} Ready)`],

@@ -22,6 +22,12 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SYSTEM_NAMESPACE = 'attested-inference-system';
 /** PODS_PER_NODE stays under the simulated nodes' 250-pod capacity. */
 const PODS_PER_NODE = 200;
+/**
+ * CONTROLLERS_QPS lifts the controller-manager's and scheduler's client rate limits: at their
+ * defaults (20 and 50 requests per second) the Deployment controller alone needs about 200 s to
+ * create and report 1,000 Deployments' ReplicaSets, which would measure it rather than the operator.
+ */
+export const CONTROLLERS_QPS = 200;
 
 /** ScaleEnv is everything the scale run talks to. */
 export interface ScaleEnv {
@@ -61,7 +67,7 @@ async function createNamespaces(kc: KubeConfig, names: readonly string[]): Promi
 /** startScaleEnv starts everything; what it started is stopped by `cleanup`. */
 export async function startScaleEnv(p: { endpoints: number; namespaces: readonly string[]; dir: string; cleanup: Cleanup; log: (l: string) => void }): Promise<ScaleEnv> {
   const nodes = Math.max(1, Math.ceil(p.endpoints / PODS_PER_NODE));
-  const controlPlane = await startControlPlane({ nodes, log: (line) => p.log(`  control plane: ${line}`) });
+  const controlPlane = await startControlPlane({ nodes, controllersQps: CONTROLLERS_QPS, log: (line) => p.log(`  control plane: ${line}`) });
   p.cleanup.add(() => controlPlane.stop());
   await installCrd(controlPlane);
   const kc = controlPlane.kubeConfig();

@@ -7,6 +7,7 @@ import type { OperatorOptions } from './config.ts';
 import { Controller, related } from './controller/controller.ts';
 import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
 import { createRedisSpendReader } from './limits/spend-reader.ts';
+import { shareConnections } from '../proxy/auth/kube-connections.ts';
 import { ResourceInformer, type ResourceType } from './controller/informer.ts';
 import { ownerMapper } from './controller/keys.ts';
 import { LeaderElector } from './controller/leader-election.ts';
@@ -94,7 +95,7 @@ function loadKubeConfig(options: OperatorOptions): KubeConfig {
   const kc = new KubeConfig();
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
-  return kc;
+  return shareConnections(kc);
 }
 
 /** attestationWatcher verifies upstreams, counts verifications and requeues endpoints whose upstream changed. */
@@ -169,7 +170,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     name: 'inferenceendpoint',
     primary: parts.endpoints,
     // A child's change (someone edited or deleted it) brings its endpoint back for drift correction.
-    watches: [parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }))),
+    watches: [parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }), (o) => reconciler.isOwnWrite(o))),
     workers: options.workers,
     // Status writes bump resourceVersion but not generation: they need no reconcile of their own.
     updateFilter: (object, previous) => object.metadata.generation !== previous?.metadata.generation || object.metadata.deletionTimestamp !== undefined,

@@ -36,9 +36,10 @@ async function main(): Promise<void> {
 
 async function inClusterTokenReview(): Promise<TokenReviewClient> {
   const { AuthenticationV1Api, KubeConfig } = await import('@kubernetes/client-node');
+  const { shareConnections } = await import('./auth/kube-connections.ts');
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  return kc.makeApiClient(AuthenticationV1Api);
+  return shareConnections(kc).makeApiClient(AuthenticationV1Api);
 }
 
 main().catch((error: unknown) => {

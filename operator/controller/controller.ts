@@ -25,15 +25,20 @@ export interface ReconcileResult {
  */
 export type Reconciler = (key: string, signal: AbortSignal) => Promise<ReconcileResult>;
 
-/** RelatedWatch maps events on another resource (owned Deployments, Pods) to primary keys. */
+/**
+ * RelatedWatch maps events on another resource (owned Deployments, Pods) to primary keys. `echo`
+ * tells an add or update that is the controller's own write coming back (nothing to look at
+ * again); deletions always count.
+ */
 export interface RelatedWatch {
   readonly source: ObjectSource<KubernetesObject>;
   readonly map: KeyMapper;
+  readonly echo?: (object: KubernetesObject) => boolean;
 }
 
 /** related builds a RelatedWatch with the source's own object type for the mapper. */
-export function related<T extends KubernetesObject>(source: ObjectSource<T>, map: KeyMapper<T>): RelatedWatch {
-  return { source, map: map as KeyMapper };
+export function related<T extends KubernetesObject>(source: ObjectSource<T>, map: KeyMapper<T>, echo?: (object: KubernetesObject) => boolean): RelatedWatch {
+  return { source, map: map as KeyMapper, ...(echo ? { echo } : {}) };
 }
 
 /** ControllerOptions describe one controller. */
@@ -143,9 +148,13 @@ export class Controller<P extends KubernetesObject = KubernetesObject> {
     const enqueue = (object: KubernetesObject): void => {
       for (const key of watch.map(object)) this.queue.add(key);
     };
-    watch.source.onAdd(enqueue);
+    const echo = watch.echo ?? ((): boolean => false);
+    watch.source.onAdd((object) => {
+      if (!echo(object)) enqueue(object);
+    });
     // The previous state counts too: an object that changed owner or label concerns its old primary as well.
     watch.source.onUpdate((object, previous) => {
+      if (echo(object)) return;
       enqueue(object);
       if (previous !== undefined) enqueue(previous);
     });

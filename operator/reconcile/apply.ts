@@ -42,6 +42,12 @@ export class AppliedRecords {
     return stored;
   }
 
+  /** isOwnWrite tells whether `object` is exactly what the operator last wrote (a watch echoing the write). */
+  isOwnWrite(object: KubernetesObject): boolean {
+    const version = object.metadata?.resourceVersion;
+    return version !== undefined && this.#records.get(AppliedRecords.id(object))?.resourceVersion === version;
+  }
+
   /** forget drops the records of a deleted endpoint's children (named `names` in `namespace`). */
   forget(namespace: string, names: readonly string[]): void {
     for (const [id, record] of this.#records) {

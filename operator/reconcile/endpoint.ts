@@ -68,6 +68,11 @@ export class EndpointReconciler {
     this.#deps = deps;
   }
 
+  /** isOwnWrite tells whether a child event only echoes the reconciler's own last write of it. */
+  isOwnWrite(object: KubernetesObject): boolean {
+    return this.#applied.isOwnWrite(object);
+  }
+
   /** reconcile handles one `namespace/name` key: gather, compute, compare, write. */
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const [namespace = '', name = ''] = key.split('/');

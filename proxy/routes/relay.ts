@@ -1,4 +1,4 @@
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createSseUsageTransform, type StreamRoute } from '../metering/sse.ts';
 import { tinfoilUsageFrom } from '../metering/tinfoil-usage.ts';
 import type { InferenceRoute, TokenUsage } from '../metering/types.ts';
@@ -63,6 +63,24 @@ function firstByteTap(onFirst: () => void): Transform {
   });
 }
 
+/**
+ * join pipes the upstream body into the tap and ties their ends together, as stream.pipeline
+ * would: an upstream failure fails the caller's body, and a caller that leaves destroys the
+ * upstream body, which aborts the upstream request. Wired by hand because pipeline aborts an
+ * internal AbortController at every finish, building a DOMException with a stack each time.
+ */
+export function join(body: Readable, tap: Transform): void {
+  body.pipe(tap);
+  body.once('error', (error) => tap.destroy(error));
+  // An upstream body that ends early without an error (a cut connection) must not look complete.
+  body.once('close', () => {
+    if (!body.readableEnded) tap.destroy(new Error('upstream body closed before its end'));
+  });
+  tap.once('close', () => {
+    if (!body.readableEnded && !body.destroyed) body.destroy();
+  });
+}
+
 function contentType(response: ProviderResponse): string {
   const value = response.headers['content-type'];
   return (Array.isArray(value) ? value.join(',') : value ?? '').toLowerCase();
@@ -94,9 +112,7 @@ export function relay(response: ProviderResponse, options: RelayOptions): Relaye
   } else {
     tap = firstByteTap(options.onFirstOutput);
   }
-  // pipeline destroys both ends together: an upstream failure fails the caller's body, and a
-  // caller that leaves destroys the upstream body, which aborts the upstream request.
-  pipeline(response.body, tap, () => undefined);
+  join(response.body, tap);
   return {
     body: tap,
     usage: () => tinfoilUsageFrom(response.trailers(), response.headers) ?? bodyUsage,

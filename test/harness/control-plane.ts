@@ -17,6 +17,11 @@ import { kubeTools, type KubeTools } from './commands.ts';
 export interface ControlPlaneOptions {
   readonly nodes?: number;
   readonly log?: (line: string) => void;
+  /**
+   * controllersQps raises the controller-manager's and scheduler's client rate limits (20 and 50
+   * requests per second by default), which otherwise pace how fast many Deployments get pods.
+   */
+  readonly controllersQps?: number;
 }
 
 /** ControlPlane is a running etcd, kube-apiserver, controller-manager, scheduler and kwok. */
@@ -131,7 +136,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     procs.push(apiserver);
     await waitFor('kube-apiserver /readyz', () => httpOk(`${server}/readyz`), { timeoutMs: 90_000, process: apiserver, intervalMs: 200 });
 
-    const common = [`--kubeconfig=${files.adminKubeconfig}`, `--authentication-kubeconfig=${files.adminKubeconfig}`, `--authorization-kubeconfig=${files.adminKubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1'];
+    const qps = options.controllersQps === undefined ? [] : [`--kube-api-qps=${String(options.controllersQps)}`, `--kube-api-burst=${String(options.controllersQps * 2)}`];
+    const common = [`--kubeconfig=${files.adminKubeconfig}`, `--authentication-kubeconfig=${files.adminKubeconfig}`, `--authorization-kubeconfig=${files.adminKubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', ...qps];
     const kcm = startProcess('kube-controller-manager', binaries.kubeControllerManager, [
       ...common,
       `--secure-port=${String(kcmPort)}`,

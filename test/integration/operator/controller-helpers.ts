@@ -14,6 +14,8 @@ export interface FlakyProxy {
   /** down destroys every open connection and refuses new ones until `up`. */
   down(): void;
   up(): void;
+  /** accepted counts the connections relayed so far. */
+  accepted(): number;
   close(): Promise<void>;
 }
 
@@ -22,11 +24,13 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   let refusing = false;
+  let accepted = 0;
   const server: Server = createServer((client) => {
     if (refusing) {
       client.destroy();
       return;
     }
+    accepted += 1;
     const upstream = createConnection({ host: hostname, port: Number(port) });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -51,6 +55,7 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
     up: () => {
       refusing = false;
     },
+    accepted: () => accepted,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

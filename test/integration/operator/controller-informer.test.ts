@@ -65,7 +65,7 @@ describe('ResourceInformer against the API server', () => {
     full.start();
     await Promise.all([meta.waitForSync(AbortSignal.timeout(10_000)), full.waitForSync(AbortSignal.timeout(10_000))]);
     await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'meta-later' }, data: { big: 'y'.repeat(4096) } } });
-    await eventually(async () => {
+    await eventually(() => {
       expect(meta.get(ns.name, 'meta-later')).toBeDefined();
     });
     for (const name of ['meta-before', 'meta-later']) {
