@@ -3,7 +3,7 @@
 // writes it under bench/results/. It reports targets and never fails because one is missed; it
 // exits non-zero only when something went wrong. `--profile` writes CPU profiles instead.
 import { fileURLToPath } from 'node:url';
-import { benchOptions } from './options.ts';
+import { benchOptions, SECTIONS } from './options.ts';
 import { profileMode } from './profile.ts';
 import { renderText, writeResults } from './report.ts';
 import { Cleanup } from './cleanup.ts';
@@ -31,7 +31,8 @@ async function main(): Promise<number> {
     const report = await runBench(options, cleanup, log);
     await cleanup.run();
     process.stdout.write(`${renderText(report)}\n`);
-    for (const file of writeResults(report, RESULTS_DIR)) log(`wrote ${file}`);
+    const only = options.sections.length < SECTIONS.length ? options.sections : undefined;
+    for (const file of writeResults(report, RESULTS_DIR, only)) log(`wrote ${file}`);
     return report.errors === 0 ? 0 : 1;
   } finally {
     await cleanup.run();

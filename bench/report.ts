@@ -139,11 +139,14 @@ export function renderMarkdown(report: BenchReport): string {
   return [`# Benchmark results`, '', ...header(report).map((l) => `${l}  `), '', ...tablesOf(report).map((t) => `${markdownTable(t)}\n`), ...footer(report).map((l) => `${l}  `), ''].join('\n');
 }
 
-/** writeResults writes `<stamp>-<mode>.json` and `.md` under `dir` and returns their paths. */
-export function writeResults(report: BenchReport, dir: string): string[] {
+/**
+ * writeResults writes `<stamp>-<mode>.json` and `.md` under `dir` (`<stamp>-<mode>-<sections>` for
+ * a run of some sections only) and returns their paths.
+ */
+export function writeResults(report: BenchReport, dir: string, only?: readonly string[]): string[] {
   mkdirSync(dir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
-  const base = join(dir, `${stamp}-${report.mode}`);
+  const base = join(dir, `${stamp}-${report.mode}${only === undefined ? '' : `-${only.join('+')}`}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${base}.md`, renderMarkdown(report));
   return [`${base}.json`, `${base}.md`];
