@@ -1,5 +1,4 @@
 import type { ProxyConfig } from '../config/schema.ts';
-import { createJwtAuthenticator } from './jwt.ts';
 import { createServiceAccountAuthenticator } from './serviceaccount.ts';
 import { createStaticKeysAuthenticator } from './static-keys.ts';
 import type { AuthDeps, Caller, CallerAuthenticator } from './types.ts';
@@ -33,8 +32,11 @@ export async function createAuthenticator(config: ProxyConfig['auth'], deps: Aut
         { audiences: config.audiences, cacheSeconds: config.tokenReviewCacheSeconds },
         { tokenReview: deps.tokenReview, logger: deps.logger, now: () => deps.now() },
       );
-    case 'jwt':
+    case 'jwt': {
       if (config.jwt === undefined) throw new Error('auth.jwt is required when auth.mode is jwt');
+      // jose and the key-set cache cost ~14 MiB; a proxy that checks no JWTs does not load them.
+      const { createJwtAuthenticator } = await import('./jwt.ts');
       return createJwtAuthenticator(config.jwt, { logger: deps.logger, now: () => deps.now() });
+    }
   }
 }
