@@ -34,7 +34,7 @@ export async function createAuthenticator(config: ProxyConfig['auth'], deps: Aut
       );
     case 'jwt': {
       if (config.jwt === undefined) throw new Error('auth.jwt is required when auth.mode is jwt');
-      // jose and the key-set cache cost ~14 MiB; a proxy that checks no JWTs does not load them.
+      // jose and the key-set cache cost about 10 MiB; a proxy that checks no JWTs does not load them.
       const { createJwtAuthenticator } = await import('./jwt.ts');
       return createJwtAuthenticator(config.jwt, { logger: deps.logger, now: () => deps.now() });
     }
