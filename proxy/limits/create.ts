@@ -5,8 +5,7 @@ import { windowAt, type BudgetThreshold } from './budgets.ts';
 import { createFailoverStore, type FailurePolicy } from './failover-store.ts';
 import { createRateLimiter, type LimiterEvents } from './limiter.ts';
 import { createMemoryStore } from './memory-store.ts';
-import { connectRedis, type ConnectionLogger } from './redis-connection.ts';
-import { createRedisStore } from './redis-store.ts';
+import type { ConnectionLogger } from './redis-connection.ts';
 import type { BucketStore, BudgetStatus, RateLimiter } from './types.ts';
 
 /** LimitsStatus is what the admin endpoint (and through it the operator) shows of limits. */
@@ -99,6 +98,8 @@ export async function createLimits(config: ProxyConfig, deps: LimitsDeps): Promi
   let store: BucketStore = createMemoryStore();
   let close = (): Promise<void> => Promise.resolve();
   if (redisConfig !== undefined) {
+    // The Redis client costs ~20 MiB; a proxy without a shared store does not load it.
+    const [{ connectRedis }, { createRedisStore }] = await Promise.all([import('./redis-connection.ts'), import('./redis-store.ts')]);
     const connection = await connectRedis(redisConfig, { logger: deps.logger, onState: setUp });
     close = () => connection.close();
     store = createFailoverStore({
