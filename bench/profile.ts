@@ -7,21 +7,38 @@ import type { Cleanup } from './cleanup.ts';
 import { summarise } from './cpuprofile-top.ts';
 import { runLoad } from './load.ts';
 import { measureModules } from './module-memory.ts';
-import { chatBody, plainRequest } from './payloads.ts';
+import { chatBody, plainRequest, streamBody } from './payloads.ts';
+import { runStreams } from './stream-client.ts';
 
 /**
  * `npm run bench -- --profile [--quick]`: the proxy under `node --cpu-prof` while it forwards 1 KB
  * chat requests one at a time (the case whose added latency misses its target), once as a plain
- * forwarder and once encrypting with EHBP, plus a profile of start-up alone, and the memory each
- * module costs. Profiles go to bench/results/*.cpuprofile (git-ignored); open them in Chrome
+ * forwarder and once encrypting with EHBP, then 200-event streams through the plain forwarder,
+ * plus a profile of start-up alone, and the memory each module costs. Profiles go to bench/results/*.cpuprofile (git-ignored); open them in Chrome
  * DevTools or summarise them with bench/cpuprofile-top.ts.
  */
 
-/** ProfileRun is one profiled proxy: its kind, and how many requests it forwards (0: start-up only). */
+/** ProfileRun is one profiled proxy: its kind, and how many requests (or 200-event streams) it forwards (0: start-up only). */
 interface ProfileRun {
   readonly name: string;
   readonly kind: ProxyKind;
   readonly requests: number;
+  readonly streams?: boolean;
+}
+
+/** load sends the run's requests one at a time after a warm-up, as chat requests or as streams. */
+async function load(run: ProfileRun, url: string): Promise<void> {
+  if (run.streams === true) {
+    const requests = (count: number): ReturnType<typeof plainRequest>[] => Array.from({ length: count }, () => plainRequest(streamBody()));
+    await runStreams({ url, concurrency: 1, requests: requests(20), timeoutMs: 60_000 });
+    const r = await runStreams({ url, concurrency: 1, requests: requests(run.requests), timeoutMs: 120_000 });
+    if (r.errors > 0) throw new Error(`${run.name}: ${r.errors} streams failed`);
+    return;
+  }
+  const request = [plainRequest(chatBody(1024))];
+  await runLoad({ url, connections: 1, amount: 200, requests: request, timeoutMs: 60_000 });
+  const r = await runLoad({ url, connections: 1, amount: run.requests, requests: request, timeoutMs: 120_000 });
+  if (r.errors > 0) throw new Error(`${run.name}: ${r.errors} requests failed`);
 }
 
 async function profileOne(run: ProfileRun, p: { upstream: Upstream; dir: string; resultsDir: string; stamp: string }): Promise<string> {
@@ -29,12 +46,7 @@ async function profileOne(run: ProfileRun, p: { upstream: Upstream; dir: string;
   const proxy = await startProxy(run.kind, p.upstream, p.dir, ['--cpu-prof', `--cpu-prof-dir=${p.resultsDir}`, `--cpu-prof-name=${file}`]);
   const startUpMs = proxy.attestedMs ?? proxy.readyMs;
   try {
-    if (run.requests > 0) {
-      const request = [plainRequest(chatBody(1024))];
-      await runLoad({ url: proxy.apiUrl, connections: 1, amount: 200, requests: request, timeoutMs: 60_000 });
-      const r = await runLoad({ url: proxy.apiUrl, connections: 1, amount: run.requests, requests: request, timeoutMs: 120_000 });
-      if (r.errors > 0) throw new Error(`${run.name}: ${r.errors} requests failed`);
-    }
+    if (run.requests > 0) await load(run, proxy.apiUrl);
   } finally {
     await proxy.stop();
   }
@@ -60,6 +72,7 @@ export async function runProfiles(p: { upstream: Upstream; dir: string; resultsD
     { name: 'proxy-startup', kind: 'tinfoil', requests: 0 },
     { name: 'proxy-plain-1KB', kind: 'plain', requests },
     { name: 'proxy-encrypting-1KB', kind: 'tinfoil', requests },
+    { name: 'proxy-plain-stream', kind: 'plain', requests: p.quick ? 2_000 : 10_000, streams: true },
   ];
   const parts: string[] = [];
   for (const run of runs) {
