@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { defaultKeyPrefix } from '../../proxy/config/schema-limits.ts';
 import { NAMESPACE_OWNER, spendKey } from '../../proxy/limits/budgets.ts';
-import { connectRedis, type ConnectionLogger, type RedisConnection } from '../../proxy/limits/redis-connection.ts';
+import type { ConnectionLogger, RedisConnection } from '../../proxy/limits/redis-connection.ts';
 import type { BudgetWindow } from '../../proxy/limits/types.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 
@@ -37,14 +37,15 @@ export function createRedisSpendReader(options: SpendReaderOptions): SpendReader
     const id = `${redis.username ?? ''}@${redis.url}`;
     let existing = connections.get(id);
     if (existing === undefined) {
-      existing = connectRedis({
+      // The Redis client (~20 MiB) is loaded with the first endpoint that declares a store.
+      existing = import('../../proxy/limits/redis-connection.ts').then(({ connectRedis }) => connectRedis({
         url: redis.url,
         ...(redis.username === undefined ? {} : { username: redis.username }),
         ...(options.passwordFile === undefined ? {} : { passwordFile: options.passwordFile }),
         ...(redis.serverName === undefined ? {} : { tls: { serverName: redis.serverName } }),
         timeoutMs: redis.timeoutMilliseconds,
         failurePolicy: redis.failurePolicy,
-      }, { logger: options.logger });
+      }, { logger: options.logger }));
       connections.set(id, existing);
     }
     return existing;
