@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -70,13 +71,29 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
     });
   }
   // While draining, every answer tells its client to close the connection, and a response that
-  // began before (its headers already sent) closes it once finished: the client's next request
-  // then opens a new connection, which the Service routes to another replica.
-  app.addHook('onRequest', async (_request, reply) => {
-    if (lifecycle.draining()) void reply.header('connection', 'close');
+  // began before (its headers already sent) closes it once finished, unless another request
+  // (pipelined) is still being answered on it: the client's next request then opens a new
+  // connection, which the Service routes to another replica. A request that still arrives on a
+  // connection being closed is dropped unread, so it cannot run upstream unanswered; its client
+  // sees the connection close and may retry elsewhere.
+  const open = new WeakMap<Socket, number>();
+  app.addHook('onRequest', async (request, reply) => {
+    const { socket } = request.raw;
+    open.set(socket, (open.get(socket) ?? 0) + 1);
+    if (!lifecycle.draining()) return;
+    if (socket.writableEnded || socket.destroyed) {
+      reply.hijack();
+      socket.destroy();
+      return;
+    }
+    void reply.header('connection', 'close');
   });
   app.addHook('onResponse', (request, _reply, done) => {
-    if (lifecycle.draining()) request.raw.socket.end();
+    const { socket } = request.raw;
+    const left = (open.get(socket) ?? 1) - 1;
+    open.set(socket, left);
+    // destroySoon sends what is buffered, then closes (what Node does after a Connection: close answer).
+    if (lifecycle.draining() && left === 0) socket.destroySoon();
     done();
   });
   app.setErrorHandler(sendError);

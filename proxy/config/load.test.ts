@@ -74,6 +74,12 @@ describe('proxy configuration', () => {
     ]);
   });
 
+  it('keeps the shutdown drain window inside the grace period', () => {
+    expect(problemsOf(minimal)).toEqual([]);
+    expect(problemsOf({ ...minimal, shutdownGraceSeconds: 0, shutdownDrainSeconds: 0 })).toEqual([]);
+    expect(problemsOf({ ...minimal, shutdownGraceSeconds: 2 })).toEqual(['shutdownDrainSeconds (2) must be less than shutdownGraceSeconds (2)']);
+  });
+
   it('lets the environment override ports and log level, and reads only its own variables', () => {
     const env = proxyEnvironment({ PROXY_LISTEN_PORT: '18080', PROXY_LOG_LEVEL: 'debug', HOME: '/root', PROXY_ADMIN_PORT: '19090' });
     expect(env).toEqual({ PROXY_LISTEN_PORT: '18080', PROXY_LOG_LEVEL: 'debug', PROXY_ADMIN_PORT: '19090' });

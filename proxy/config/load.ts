@@ -81,6 +81,13 @@ function providerProblems(c: ProxyConfig): string[] {
   return problems;
 }
 
+function shutdownProblems(c: ProxyConfig): string[] {
+  // The grace period's deadline must fall after the drain window, or new streams of the window
+  // would run without one.
+  if (c.shutdownDrainSeconds === 0 || c.shutdownDrainSeconds < c.shutdownGraceSeconds) return [];
+  return [`shutdownDrainSeconds (${String(c.shutdownDrainSeconds)}) must be less than shutdownGraceSeconds (${String(c.shutdownGraceSeconds)})`];
+}
+
 const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 function urlProblems(c: ProxyConfig): string[] {
@@ -104,7 +111,7 @@ function urlProblems(c: ProxyConfig): string[] {
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
 function semanticProblems(c: ProxyConfig): string[] {
-  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
+  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...shutdownProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }

@@ -79,24 +79,29 @@ export function scheduleFor(info: Uint8Array): (sharedSecret: Uint8Array) => Hpk
 
 function encryptionContext(key: Buffer, baseNonce: Buffer, exporterSecret: Buffer): HpkeContext {
   let seq = 0;
-  const nextNonce = (): Buffer => {
+  const nonce = (): Buffer => {
     // base_nonce XOR I2OSP(seq, Nn); a context seals far fewer than 2^32 messages.
-    const nonce = Buffer.from(baseNonce);
-    nonce.writeUInt32BE((nonce.readUInt32BE(NN - 4) ^ seq) >>> 0, NN - 4);
-    seq += 1;
-    return nonce;
+    const out = Buffer.from(baseNonce);
+    out.writeUInt32BE((out.readUInt32BE(NN - 4) ^ seq) >>> 0, NN - 4);
+    return out;
   };
   return {
     seal(plaintext, aad = EMPTY) {
-      const cipher = createCipheriv('aes-256-gcm', key, nextNonce());
+      const cipher = createCipheriv('aes-256-gcm', key, nonce(), { authTagLength: TAG_LENGTH });
       cipher.setAAD(aad);
-      return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+      const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+      seq += 1;
+      return sealed;
     },
     open(ciphertext, aad = EMPTY) {
-      const decipher = createDecipheriv('aes-256-gcm', key, nextNonce());
+      if (ciphertext.length < TAG_LENGTH) throw new Error('HPKE ciphertext is shorter than its tag');
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce(), { authTagLength: TAG_LENGTH });
       decipher.setAAD(aad);
       decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
-      return Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH)), decipher.final()]);
+      // The sequence moves on only when a message opened (RFC 9180 §5.2: a failed Open changes nothing).
+      const opened = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH)), decipher.final()]);
+      seq += 1;
+      return opened;
     },
     export: (exporterContext, length) => HPKE.expand(exporterSecret, 'sec', exporterContext, length),
   };

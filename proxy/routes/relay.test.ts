@@ -31,6 +31,15 @@ describe('join (upstream body → caller body)', () => {
     await expect(read).rejects.toThrow(/closed before its end/);
   });
 
+  it('keeps an upstream failure before the reply took the body from becoming an uncaught error', async () => {
+    const body = new PassThrough();
+    const tap = new PassThrough();
+    join(body, tap);
+    body.destroy(new Error('reset before the reply was sent'));
+    await new Promise((resolve) => tap.once('close', resolve));
+    expect(tap.errored?.message).toBe('reset before the reply was sent');
+  });
+
   it('destroys the upstream body when the caller leaves', async () => {
     const body = new PassThrough();
     const tap = new PassThrough();

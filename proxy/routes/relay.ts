@@ -71,6 +71,8 @@ function firstByteTap(onFirst: () => void): Transform {
  */
 export function join(body: Readable, tap: Transform): void {
   body.pipe(tap);
+  // Until the reply takes the tap over, a failure before it was sent must not be an uncaught error.
+  tap.on('error', () => undefined);
   body.once('error', (error) => tap.destroy(error));
   // An upstream body that ends early without an error (a cut connection) must not look complete.
   body.once('close', () => {

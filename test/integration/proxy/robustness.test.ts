@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,35 @@ describe('upstream failures and shutdown', () => {
     expect(await text).toContain('data: [DONE]');
     await shutdown;
     await expect(chat(p)).rejects.toThrow();
+  });
+
+  it('while draining, answers a request pipelined behind a stream that began before, then closes', async () => {
+    const p = await startTestProxy(simulatorConfig(simulator, { shutdownDrainSeconds: 1 }));
+    simulator.slowResponses({ chunkMs: 50 });
+    simulator.clearRequests();
+    const { port } = new URL(p.apiUrl);
+    const socket = connect({ host: '127.0.0.1', port: Number(port) });
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = once(socket, 'close');
+    const post = (stream: boolean): string => {
+      const body = JSON.stringify({ model: 'llama3-3-70b', messages: [{ role: 'user', content: 'a b c' }], stream });
+      return `POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`;
+    };
+    socket.write(post(true));
+    await sleep(150);
+    const shutdown = p.close();
+    // A second stream, pipelined while the first (begun before the drain, so without Connection:
+    // close) still runs: it is still streaming when the first one ends.
+    socket.write(post(true));
+    await closed;
+    const text = Buffer.concat(received).toString('utf8');
+    expect(text.match(/data: \[DONE\]/g)).toHaveLength(2);
+    // The second request ran upstream, so it must be answered in full before the connection closes.
+    expect(simulator.requests().filter((r) => r.path === '/v1/chat/completions')).toHaveLength(2);
+    expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    expect(text).toMatch(/connection: close/i);
+    await shutdown;
   });
 
   it('while draining, answers requests on kept-alive connections and tells their clients to reconnect', async () => {
