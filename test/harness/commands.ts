@@ -23,6 +23,8 @@ export function runCommand(
         resolve({ code, stdout, stderr: error !== null && stderr === '' ? error.message : stderr });
       },
     );
+    // A command that exits without reading its input closes the pipe: that is its answer, not ours to throw.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }

@@ -66,7 +66,9 @@ export function attestationScenario(world: World): void {
       const selector = 'app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=pinned';
       const pods = (await podsOf(k, APP_NS, selector)).map((p) => p.metadata.uid).sort();
       const url = `http://pinned.${APP_NS}.svc/v1`;
-      expect((await clientChat(k, APP_NS, url)).error).toBeUndefined();
+      // Ready says the pods are; the new Service's routing on the node may follow a moment later
+      // (the openai SDK's default retries cover that; this client has them off).
+      await eventually('the new endpoint to answer', async () => ((await clientChat(k, APP_NS, url)).error === undefined ? true : undefined), { timeoutMs: 20_000 });
       const next = (await simulator<{ release: { releaseDigest: string } }>(k, 'POST', 'release', {})).release.releaseDigest;
       const condition = await eventually('Attested=False with PinnedDigestMismatch', async () => {
         const e = await getEndpoint(k, APP_NS, 'pinned');
