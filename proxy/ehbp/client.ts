@@ -1,6 +1,6 @@
-import { createDecipheriv, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { importX25519, scheduleFor, setupBaseSender, type HpkeContext } from './hpke.ts';
+import { importX25519, openAesGcm, scheduleFor, sequenceNonce, setupBaseSender, type HpkeContext } from './hpke.ts';
 
 /**
  * The client side of EHBP (Encrypted HTTP Body Protocol) as the proxy needs it: seal a request body
@@ -87,21 +87,11 @@ export function responseKeys(sealed: SealedRequest, responseNonceHex: string | u
   return { key, nonceBase };
 }
 
-function chunkNonce(nonceBase: Buffer, seq: number): Buffer {
-  // EHBP: nonce = nonceBase XOR the big-endian sequence number in the low-order bytes.
-  const nonce = Buffer.from(nonceBase);
-  const low = nonce.readUInt32BE(8) ^ seq;
-  nonce.writeUInt32BE(low >>> 0, 8);
-  return nonce;
-}
-
 /** openChunk decrypts one response frame's ciphertext (AES-256-GCM, 16-byte tag at the end). */
 export function openChunk(keys: ResponseKeys, seq: number, ciphertext: Buffer): Buffer {
   if (ciphertext.length < TAG_LENGTH) throw new EhbpProtocolError(`response frame ${seq} is shorter than its tag`);
-  const decipher = createDecipheriv('aes-256-gcm', keys.key, chunkNonce(keys.nonceBase, seq));
-  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
   try {
-    return Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH)), decipher.final()]);
+    return openAesGcm(keys.key, sequenceNonce(keys.nonceBase, seq), ciphertext);
   } catch (cause) {
     throw new EhbpProtocolError(`response frame ${seq} failed authentication`, { cause });
   }
