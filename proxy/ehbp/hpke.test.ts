@@ -1,20 +1,11 @@
 import { createPrivateKey, diffieHellman } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { AEAD_AES_256_GCM, CipherSuite, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256 } from 'hpke';
 import { describe, expect, it } from 'vitest';
+import { loadRfc9180Vector } from '../../test/harness/enclave-simulator/testdata/rfc9180-vector.ts';
 import { importX25519, kemSharedSecret, scheduleFor, setupBaseSender } from './hpke.ts';
 
-interface Vector {
-  readonly info: string;
-  readonly skRm: string;
-  readonly pkRm: string;
-  readonly enc: string;
-  readonly encryptions: readonly { readonly aad: string; readonly ct: string; readonly pt: string }[];
-  readonly exports: readonly { readonly exporter_context: string; readonly L: number; readonly exported_value: string }[];
-}
-
 // RFC 9180's test vector for base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM.
-const vector = JSON.parse(readFileSync(new URL('../../test/harness/enclave-simulator/testdata/rfc9180-base-x25519-sha256-aes256gcm.json', import.meta.url), 'utf8')) as Vector;
+const vector = loadRfc9180Vector();
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const reference = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
 

@@ -1,45 +1,26 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HPKE_CONFIG } from 'ehbp';
 import { simulatorSuite } from './keys.ts';
-
-interface Vector {
-  readonly mode: number;
-  readonly kem_id: number;
-  readonly kdf_id: number;
-  readonly aead_id: number;
-  readonly info: string;
-  readonly ikmR: string;
-  readonly skRm: string;
-  readonly pkRm: string;
-  readonly enc: string;
-  readonly encryptions: readonly { readonly aad: string; readonly ct: string; readonly pt: string }[];
-  readonly exports: readonly { readonly exporter_context: string; readonly L: number; readonly exported_value: string }[];
-}
-
-/** loadVector returns a fresh copy of the RFC 9180 vector for the simulator's suite. */
-function loadVector(): Vector {
-  return JSON.parse(readFileSync(new URL('testdata/rfc9180-base-x25519-sha256-aes256gcm.json', import.meta.url), 'utf8')) as Vector;
-}
+import { loadRfc9180Vector } from './testdata/rfc9180-vector.ts';
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('the simulator HPKE suite against RFC 9180 test vectors', () => {
   it('is the suite EHBP names', () => {
-    const vector = loadVector();
+    const vector = loadRfc9180Vector();
     expect([vector.mode, vector.kem_id, vector.kdf_id, vector.aead_id]).toEqual([0, HPKE_CONFIG.KEM, HPKE_CONFIG.KDF, HPKE_CONFIG.AEAD]);
   });
 
   it('derives the vector recipient key pair from ikmR (DeriveKeyPair, RFC 9180 §7.1.3)', async () => {
-    const vector = loadVector();
+    const vector = loadRfc9180Vector();
     const pair = await simulatorSuite.DeriveKeyPair(bytes(vector.ikmR), true);
     expect(hex(await simulatorSuite.SerializePrivateKey(pair.privateKey))).toBe(vector.skRm);
     expect(hex(await simulatorSuite.SerializePublicKey(pair.publicKey))).toBe(vector.pkRm);
   });
 
   it('opens the first ciphertext with SetupBaseR(enc, skRm, info)', async () => {
-    const vector = loadVector();
+    const vector = loadRfc9180Vector();
     const privateKey = await simulatorSuite.DeserializePrivateKey(bytes(vector.skRm), false);
     const context = await simulatorSuite.SetupRecipient(privateKey, bytes(vector.enc), { info: bytes(vector.info) });
     const first = vector.encryptions[0]!;
@@ -47,7 +28,7 @@ describe('the simulator HPKE suite against RFC 9180 test vectors', () => {
   });
 
   it('exports the vector secrets from the recipient context', async () => {
-    const vector = loadVector();
+    const vector = loadRfc9180Vector();
     const privateKey = await simulatorSuite.DeserializePrivateKey(bytes(vector.skRm), false);
     const context = await simulatorSuite.SetupRecipient(privateKey, bytes(vector.enc), { info: bytes(vector.info) });
     for (const exported of vector.exports) {
@@ -56,7 +37,7 @@ describe('the simulator HPKE suite against RFC 9180 test vectors', () => {
   });
 
   it('rejects the ciphertext under another info', async () => {
-    const vector = loadVector();
+    const vector = loadRfc9180Vector();
     const privateKey = await simulatorSuite.DeserializePrivateKey(bytes(vector.skRm), false);
     const context = await simulatorSuite.SetupRecipient(privateKey, bytes(vector.enc), { info: new TextEncoder().encode('ehbp request') });
     const first = vector.encryptions[0]!;
