@@ -14,8 +14,9 @@ import { runStreams } from './stream-client.ts';
  * `npm run bench -- --profile [--quick]`: the proxy under `node --cpu-prof` while it forwards 1 KB
  * chat requests one at a time (the case whose added latency misses its target), once as a plain
  * forwarder and once encrypting with EHBP, then 200-event streams through the plain forwarder,
- * plus a profile of start-up alone, and the memory each module costs. Profiles go to bench/results/*.cpuprofile (git-ignored); open them in Chrome
- * DevTools or summarise them with bench/cpuprofile-top.ts.
+ * plus a profile of start-up alone, and the memory each module costs. Profiles go to
+ * bench/results/*.cpuprofile (git-ignored); open them in Chrome DevTools or summarise them with
+ * bench/cpuprofile-top.ts.
  */
 
 /** ProfileRun is one profiled proxy: its kind, and how many requests (or 200-event streams) it forwards (0: start-up only). */
