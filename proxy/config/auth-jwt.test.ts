@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.ts';
-import { CONFIG_API_VERSION } from './schema.ts';
+import { configProblems, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
+import { parseConfig } from './load.ts';
 
-const minimal = { apiVersion: CONFIG_API_VERSION, provider: { type: 'tinfoil', upstreamUrl: 'https://inference.tinfoil.sh' } };
+const minimal = MINIMAL_PROXY_CONFIG;
 const jwt = { jwksUrl: 'https://issuer.example.com/.well-known/jwks.json', issuer: 'https://issuer.example.com', audiences: ['inference'] };
 
 function problemsOf(auth: object, extra: object = {}): string[] {
-  try {
-    parseConfig({ ...minimal, ...extra, auth });
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
+  return configProblems({ ...minimal, ...extra, auth });
 }
 
 describe('auth.jwt configuration', () => {

@@ -2,20 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, proxyEnvironment } from './load.ts';
+import { loadConfig, parseConfig, proxyEnvironment } from './load.ts';
+import { configProblems, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
 import { CONFIG_API_VERSION } from './schema.ts';
 
-const minimal = { apiVersion: CONFIG_API_VERSION, provider: { type: 'tinfoil', upstreamUrl: 'https://inference.tinfoil.sh' } };
-
-function problemsOf(raw: unknown, env = {}): string[] {
-  try {
-    parseConfig(raw, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+const minimal = MINIMAL_PROXY_CONFIG;
+const problemsOf = configProblems;
 
 describe('proxy configuration', () => {
   it('applies defaults and freezes the result', () => {
