@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/**/*.test.ts', 'proxy/**/*.test.ts', 'test/harness/**/*.test.ts', 'hack/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: ['operator/**/*.test.ts', 'proxy/**/*.test.ts', 'test/harness/**/*.test.ts', 'test/fixtures/**/*.test.ts', 'hack/**/*.test.ts', 'bench/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },

@@ -1,6 +1,6 @@
 import { measurementFingerprint, verifyAttestation, type AttestationDocument } from '@tinfoilsh/verifier';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadRecording, RECORDED_RELEASES, tinfoilRecordingsMissing } from '../../test/fixtures/tinfoil-recordings.ts';
+import { loadRecording, RECORDED_RELEASES } from '../../test/fixtures/tinfoil-recordings.ts';
 import { DEVELOPMENT_FORMAT } from './development.ts';
 import { parseTinfoilBundle, verifyTinfoilBundle } from './tinfoil.ts';
 import { AttestationFailure, type AttestationStep } from './types.ts';
@@ -57,8 +57,8 @@ describe('parseTinfoilBundle (format step)', () => {
   });
 });
 
-describe.skipIf(tinfoilRecordingsMissing !== undefined)(
-  `verifyTinfoilBundle on the recorded bundles${tinfoilRecordingsMissing === undefined ? '' : ` (skipped: ${tinfoilRecordingsMissing})`}`,
+describe(
+  'verifyTinfoilBundle on the recorded bundles',
   () => {
     afterEach(() => {
       vi.useRealTimers();

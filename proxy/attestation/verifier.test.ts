@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serveJson, startAttestationServer, type AttestationServer } from '../../test/fixtures/attestation-server.ts';
-import { loadRecording, RECORDED_RELEASES, tinfoilRecordingsMissing } from '../../test/fixtures/tinfoil-recordings.ts';
+import { loadRecording, RECORDED_RELEASES } from '../../test/fixtures/tinfoil-recordings.ts';
 import { developmentFingerprint, signDevelopmentBundle, type DevelopmentClaims } from './development.ts';
 import { checkPinnedDigest } from './policy.ts';
 import { AttestationFailure, type AttestationResult, type AttestationStep, type AttestationVerifier } from './types.ts';
@@ -51,8 +51,8 @@ function claims(domain = '127.0.0.1'): DevelopmentClaims {
   };
 }
 
-describe.skipIf(tinfoilRecordingsMissing !== undefined)(
-  `Verified trust against a loopback attestation server${tinfoilRecordingsMissing === undefined ? '' : ` (skipped: ${tinfoilRecordingsMissing})`}`,
+describe(
+  'Verified trust against a loopback attestation server',
   () => {
     it('verifies the v0.0.38 recording and pins HPKE key 3565781f…', async () => {
       const { url } = await serve(loadRecording('v0.0.38'));

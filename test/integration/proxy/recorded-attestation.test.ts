@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_API_VERSION } from '../../../proxy/config/schema.ts';
-import { loadRecording, RECORDED_RELEASES, tinfoilRecordingsMissing } from '../../fixtures/tinfoil-recordings.ts';
+import { loadRecording, RECORDED_RELEASES } from '../../fixtures/tinfoil-recordings.ts';
 import { serveJson, startAttestationServer, type AttestationServer } from '../../fixtures/attestation-server.ts';
 import { metricValue, startTestProxy, type TestProxy } from '../../harness/test-proxy.ts';
 
 const v38 = RECORDED_RELEASES['v0.0.38'];
 
-describe.skipIf(tinfoilRecordingsMissing !== undefined)(`a proxy in Verified mode on recorded Tinfoil attestations ${tinfoilRecordingsMissing ?? ''}`, () => {
+describe('a proxy in Verified mode on recorded Tinfoil attestations', () => {
   let server: AttestationServer;
   let proxy: TestProxy | undefined;
   const config = (): Record<string, unknown> => ({
