@@ -3,6 +3,8 @@
 # against a real local control plane. Prints the time each stage took and a closing count line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# What the tiers need beyond Node.js: installed as root, else named before anything runs.
+bash hack/prerequisites.sh test
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 24 ]; then
   PATH="$(hack/node24.sh):$PATH"; export PATH
   echo "using Node.js $(node --version) from the cache (the system node is older)"
