@@ -40,17 +40,19 @@ for task in "$@"; do
     *) echo "unknown task: $task (known: test, e2e, bench)" >&2; exit 2 ;;
   esac
 done
-if ! command -v go >/dev/null; then
+no_go=0
+if ! command -v go >/dev/null && [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
   echo "Go 1.25 or newer is needed on PATH to build the Kubernetes binaries once (or set KUBEBUILDER_ASSETS)" >&2
-  [ -n "${KUBEBUILDER_ASSETS:-}" ] || exit 1
+  no_go=1
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && exit "$no_go"
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing packages for ${*}: ${missing[*]}" >&2
   echo "install them first, e.g.: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi
+[ "$no_go" -eq 0 ] || exit 1
 echo "[prerequisites] installing ${missing[*]}" >&2
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates "${missing[@]}" >&2
