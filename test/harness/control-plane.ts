@@ -12,6 +12,7 @@ import { freePort, startProcess, waitFor, type ManagedProcess } from './processe
 import { createFakeNodes } from './fake-nodes.ts';
 import { adminKubeconfig } from './kubeconfig.ts';
 import { kubeTools, type KubeTools } from './commands.ts';
+import { auditArgs, writeAuditPolicy } from './audit.ts';
 
 /** ControlPlaneOptions: how many simulated nodes, and where progress lines go. */
 export interface ControlPlaneOptions {
@@ -22,6 +23,8 @@ export interface ControlPlaneOptions {
    * requests per second by default), which otherwise pace how fast many Deployments get pods.
    */
   readonly controllersQps?: number;
+  /** audit makes the API server log every request at the Metadata level (test/harness/audit.ts). */
+  readonly audit?: boolean;
 }
 
 /** ControlPlane is a running etcd, kube-apiserver, controller-manager, scheduler and kwok. */
@@ -33,6 +36,8 @@ export interface ControlPlane extends KubeTools {
   readonly startupMs: number;
   readonly nodeNames: readonly string[];
   readonly caPem: string;
+  /** auditLog is the API server's audit log (JSON lines), when started with `audit`; readAuditEvents parses it. */
+  readonly auditLog?: string;
   kubeConfig(): KubeConfig;
   /** stop ends every process and removes the work folder, unless `keepLogs` (then the folder is kept and named). */
   stop(options?: { keepLogs?: boolean }): Promise<void>;
@@ -132,7 +137,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     procs.push(etcd);
     await waitFor('etcd health', () => httpOk(`http://127.0.0.1:${String(etcdPort)}/health`), { timeoutMs: 30_000, process: etcd });
 
-    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs({ files, etcdPort, apiPort, workDir }), join(logs, 'kube-apiserver.log'));
+    const audit = options.audit === true ? await writeAuditPolicy(workDir) : undefined;
+    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, [...apiserverArgs({ files, etcdPort, apiPort, workDir }), ...(audit ? auditArgs(audit) : [])], join(logs, 'kube-apiserver.log'));
     procs.push(apiserver);
     await waitFor('kube-apiserver /readyz', () => httpOk(`${server}/readyz`), { timeoutMs: 90_000, process: apiserver, intervalMs: 200 });
 
@@ -174,7 +180,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await waitForDefaultServiceAccount(kc, kcm);
     const startupMs = Date.now() - started;
     log(`ready in ${(startupMs / 1000).toFixed(1)} s at ${server} (kubeconfig ${files.adminKubeconfig})`);
-    return controlPlaneHandle({ server, files, workDir, binaries, startupMs, nodeNames, stopAll, log });
+    return controlPlaneHandle({ server, files, workDir, binaries, startupMs, nodeNames, stopAll, log, ...(audit ? { auditLog: audit.logFile } : {}) });
   } catch (error) {
     await stopAll();
     log(`failed to start; logs kept in ${logs}`);
@@ -220,6 +226,7 @@ function controlPlaneHandle(p: {
   nodeNames: readonly string[];
   stopAll: () => Promise<void>;
   log: (line: string) => void;
+  auditLog?: string;
 }): ControlPlane {
   let stopped = false;
   return {
@@ -231,6 +238,7 @@ function controlPlaneHandle(p: {
     binaries: p.binaries,
     startupMs: p.startupMs,
     nodeNames: p.nodeNames,
+    ...(p.auditLog === undefined ? {} : { auditLog: p.auditLog }),
     kubeConfig: () => {
       const kc = new KubeConfig();
       kc.loadFromFile(p.files.adminKubeconfig);
