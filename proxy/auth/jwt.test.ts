@@ -73,13 +73,37 @@ describe('JWT callers verified against a JWKS', () => {
     expect(server.hits()).toBe(before + 1);
   });
 
-  it('names callers from the configured claim, allow-listed values as themselves and others as jwt:other', async () => {
+  it('names callers from the configured claim, allow-listed values as themselves', async () => {
     const s = setup(configFor(server, { callerClaim: 'client_id', callerLabel: 'allow-list', allowedCallers: ['billing'] }));
     expect((await s.as(await server.sign({ claims: { client_id: 'billing' } }))).label).toBe('jwt:billing');
-    expect((await s.as(await server.sign({ claims: { client_id: 'x'.repeat(500) } }))).label).toBe('jwt:other');
     const missing = await s.refusal(await server.sign());
     expect(missing.reason).toBe('caller_claim');
     expect(missing.error.status).toBe(401);
+  });
+
+  it('refuses a verified caller not on allowedCallers with 403 permission_denied, whatever the label mode', async () => {
+    for (const callerLabelMode of ['allow-list', 'hash'] as const) {
+      const s = setup(configFor(server, { callerClaim: 'client_id', callerLabel: callerLabelMode, allowedCallers: ['billing'] }));
+      expect((await s.as(await server.sign({ claims: { client_id: 'billing' } }))).kind).toBe('jwt');
+      const { error, reason } = await s.refusal(await server.sign({ claims: { client_id: 'x'.repeat(500) } }));
+      expect(error).toMatchObject({ code: 'permission_denied', status: 403 });
+      expect(error.message).toBe('The JWT was refused: its caller is not allowed to use this endpoint.');
+      expect(reason).toBe('caller_not_allowed');
+      expect(s.lines.join('\n')).not.toContain('x'.repeat(500));
+    }
+  });
+
+  it('admits every verified caller when allowedCallers is empty', async () => {
+    const s = setup(configFor(server, { callerClaim: 'client_id' }));
+    expect(await s.as(await server.sign({ claims: { client_id: 'anyone' } }))).toEqual({ kind: 'jwt', label: hashLabel('anyone') });
+  });
+
+  it('refuses a token without exp: a token that never expires is a credential that cannot be revoked', async () => {
+    const s = setup(configFor(server));
+    const { error, reason } = await s.refusal(await server.sign({ claims: { exp: undefined } }));
+    expect(reason).toBe('no_expiry');
+    expect(error).toMatchObject({ code: 'invalid_api_key', status: 401 });
+    expect(error.message).toBe('The JWT was refused: it has no "exp" (expiry) claim.');
   });
 
   it('refuses expired tokens, but tolerates the configured clock skew', async () => {
@@ -223,9 +247,9 @@ describe('JWT callers verified against a JWKS', () => {
 });
 
 describe('callerLabel and refusalReason', () => {
-  it('bounds labels: allow-listed values, other, or a 12-digit hash prefix', () => {
+  it('bounds labels: allow-listed values or a 12-digit hash prefix', () => {
     expect(callerLabel('a', { callerLabel: 'allow-list', allowedCallers: ['a'] })).toBe('jwt:a');
-    expect(callerLabel('b', { callerLabel: 'allow-list', allowedCallers: ['a'] })).toBe('jwt:other');
+    expect(callerLabel('a', { callerLabel: 'hash', allowedCallers: ['a'] })).toBe(hashLabel('a'));
     expect(callerLabel('z'.repeat(10_000), { callerLabel: 'hash', allowedCallers: [] })).toMatch(/^jwt:[0-9a-f]{12}$/);
   });
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { OTHER_CALLERS, type JwtAuthConfig } from '../config/auth-jwt.ts';
-import { ProxyError } from '../errors.ts';
+import type { JwtAuthConfig } from '../config/auth-jwt.ts';
+import { ProxyError, type ErrorCode } from '../errors.ts';
 import { presentedCredential, sha256 } from './credentials.ts';
 import { createRemoteJwks, JwksUnavailable, type RemoteJwks } from './jwks.ts';
 import type { AuthLogger, Caller, CallerAuthenticator } from './types.ts';
@@ -22,7 +22,9 @@ export type JwtRefusalReason =
   | 'issuer'
   | 'audience'
   | 'claims'
+  | 'no_expiry'
   | 'caller_claim'
+  | 'caller_not_allowed'
   | 'jwks_unavailable';
 
 /** REFUSALS completes "The JWT was refused: …" for each reason. */
@@ -38,7 +40,9 @@ export const REFUSALS: Readonly<Record<JwtRefusalReason, string>> = {
   issuer: 'it was issued by another issuer',
   audience: 'it was not issued for this endpoint\'s audience',
   claims: 'a claim is invalid',
+  no_expiry: 'it has no "exp" (expiry) claim',
   caller_claim: 'it does not name the caller in the expected claim',
+  caller_not_allowed: 'its caller is not allowed to use this endpoint',
   jwks_unavailable: 'the issuer\'s key set could not be fetched; retry later',
 };
 
@@ -54,14 +58,18 @@ const CODE_REASONS: Readonly<Record<string, JwtRefusalReason>> = {
   ERR_JWT_INVALID: 'malformed',
 };
 const CLAIM_REASONS: Readonly<Record<string, JwtRefusalReason>> = { iss: 'issuer', aud: 'audience', nbf: 'not_yet_valid', iat: 'not_yet_valid' };
+// REQUIRED_CLAIMS must be present: RFC 7519 makes `exp` optional, but a token without it never
+// expires, so a leaked one could be replayed for ever (RFC 8725 §3.10 asks verifiers to bound lifetimes).
+const REQUIRED_CLAIMS = ['exp'];
 
 /** refusalReason classifies an error thrown while verifying a token. */
 export function refusalReason(error: unknown): JwtRefusalReason {
   if (error instanceof JwksUnavailable) return 'jwks_unavailable';
   const { code, claim, reason } = (error ?? {}) as { code?: unknown; claim?: unknown; reason?: unknown };
   // jose's reason is `check_failed` for a wrong value; `missing` and `invalid` (wrong type) are plain claim errors.
-  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return (reason === 'check_failed' ? CLAIM_REASONS[String(claim)] : undefined) ?? 'claims';
-  return CODE_REASONS[String(code)] ?? 'malformed';
+  if (code !== 'ERR_JWT_CLAIM_VALIDATION_FAILED') return CODE_REASONS[String(code)] ?? 'malformed';
+  if (claim === 'exp' && reason === 'missing') return 'no_expiry';
+  return (reason === 'check_failed' ? CLAIM_REASONS[String(claim)] : undefined) ?? 'claims';
 }
 
 // A JWS compact serialisation (RFC 7515 §7.1): three base64url parts. An empty signature passes here
@@ -71,14 +79,17 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 const CREDENTIAL_HEADERS = ['authorization', 'api-key', 'x-api-key'] as const;
 const HEADER_SLACK = 16;
 const HASH_HEX_CHARS = 12;
+// Refusals that are not a bad credential: an unreachable key set (retry), a caller not allowed here.
+const REFUSAL_CODES: Partial<Record<JwtRefusalReason, ErrorCode>> = { jwks_unavailable: 'auth_unavailable', caller_not_allowed: 'permission_denied' };
 
 /**
- * callerLabel names a verified caller with a bounded label: `jwt:<value>` for an allow-listed claim
- * value, `jwt:other` for any other, or `jwt:<first 12 hex digits of the value's SHA-256>`. A label
- * never carries an unbounded, caller-chosen string.
+ * callerLabel names an admitted caller with a bounded label: `jwt:<value>` with `callerLabel:
+ * allow-list` (only allow-listed values are admitted, so the label set is the list), else
+ * `jwt:<first 12 hex digits of the value's SHA-256>`. A label never carries an unbounded,
+ * caller-chosen string: an unlisted value falls back to the hash.
  */
 export function callerLabel(value: string, config: Pick<JwtAuthConfig, 'callerLabel' | 'allowedCallers'>): string {
-  if (config.callerLabel === 'allow-list') return `jwt:${config.allowedCallers.includes(value) ? value : OTHER_CALLERS}`;
+  if (config.callerLabel === 'allow-list' && config.allowedCallers.includes(value)) return `jwt:${value}`;
   return `jwt:${sha256(value).toString('hex').slice(0, HASH_HEX_CHARS)}`;
 }
 
@@ -112,10 +123,11 @@ export interface JwtAuthDeps {
 /**
  * createJwtAuthenticator authenticates callers by JWTs (RFC 7519) signed by one issuer, verified
  * with jose against the issuer's JWKS: signature, an allowed asymmetric algorithm, `iss`, `aud`,
- * `exp`/`nbf` with the configured clock skew and, if set, the token's age. Oversized and malformed
- * tokens are refused before any key is looked up. Every refusal is `invalid_api_key` (401) with a
- * reason, logged with its reason code and never the token; a key set that cannot be fetched is
- * `auth_unavailable` (503), failing closed.
+ * a required `exp` and `nbf` with the configured clock skew and, if set, the token's age. Oversized
+ * and malformed tokens are refused before any key is looked up. Every refusal of the token is
+ * `invalid_api_key` (401) with a reason, logged with its reason code and never the token; a valid
+ * token whose caller is not on a non-empty `allowedCallers` is `permission_denied` (403); a key set
+ * that cannot be fetched is `auth_unavailable` (503), failing closed.
  */
 export function createJwtAuthenticator(config: JwtAuthConfig, deps: JwtAuthDeps): CallerAuthenticator {
   const jwks = deps.jwks ?? createRemoteJwks(
@@ -126,7 +138,7 @@ export function createJwtAuthenticator(config: JwtAuthConfig, deps: JwtAuthDeps)
     const kid = token === undefined ? undefined : kidOf(token);
     deps.logger.warn({ reason, ...(kid !== undefined ? { kid } : {}) }, 'jwt auth: token refused');
     const message = `The JWT was refused: ${REFUSALS[reason]}.`;
-    return new ProxyError(reason === 'jwks_unavailable' ? 'auth_unavailable' : 'invalid_api_key', message, { cause: error });
+    return new ProxyError(REFUSAL_CODES[reason] ?? 'invalid_api_key', message, { cause: error });
   };
 
   const presentedToken = (headers: IncomingHttpHeaders): string => {
@@ -149,6 +161,7 @@ export function createJwtAuthenticator(config: JwtAuthConfig, deps: JwtAuthDeps)
         audience: [...config.audiences],
         algorithms: [...config.algorithms],
         clockTolerance: config.clockSkewSeconds,
+        requiredClaims: REQUIRED_CLAIMS,
         ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAge: config.maxTokenAgeSeconds } : {}),
         currentDate: new Date(deps.now()),
       });
@@ -164,6 +177,7 @@ export function createJwtAuthenticator(config: JwtAuthConfig, deps: JwtAuthDeps)
       const payload = await verify(token);
       const value = claimValue(payload, config.callerClaim);
       if (value === undefined) throw refuse('caller_claim', token);
+      if (config.allowedCallers.length > 0 && !config.allowedCallers.includes(value)) throw refuse('caller_not_allowed', token);
       return { kind: 'jwt', label: callerLabel(value, config) };
     },
   };

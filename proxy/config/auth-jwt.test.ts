@@ -45,14 +45,15 @@ describe('auth.jwt configuration', () => {
     expect(problemsOf({ mode: 'jwt', jwt: http }, { attestation: { trust: 'Development', developmentPublicKey: 'k' } })).toEqual([]);
   });
 
-  it('ties allowedCallers to the allow-list label, and the refetch cooldown to the cache lifetime', () => {
+  it('requires allowedCallers for the allow-list label, and ties the refetch cooldown to the cache lifetime', () => {
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, callerLabel: 'allow-list' } })).toEqual([
       'auth.jwt.allowedCallers must name at least one caller when auth.jwt.callerLabel is allow-list',
     ]);
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, callerLabel: 'allow-list', allowedCallers: ['a', 'other'] } })).toEqual([
-      'auth.jwt.allowedCallers must not name "other": it is the label of every caller not on the list',
+      'auth.jwt.allowedCallers must not name "other": it is a reserved label value',
     ]);
-    expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, allowedCallers: ['a'] } })).toEqual(['auth.jwt.allowedCallers is only allowed when auth.jwt.callerLabel is allow-list']);
+    // allowedCallers restricts who may call whatever the label mode: hashed labels with a restriction are fine.
+    expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, allowedCallers: ['a'] } })).toEqual([]);
     expect(problemsOf({ mode: 'jwt', jwt: { ...jwt, jwksCacheSeconds: 60, jwksRefetchCooldownSeconds: 60 } })).toEqual([
       'auth.jwt.jwksRefetchCooldownSeconds must be less than auth.jwt.jwksCacheSeconds',
     ]);

@@ -20,7 +20,7 @@ export const MAX_JWT_BYTES = 16_384;
 /** CALLER_VALUE_LENGTH bounds an allow-listed claim value, which becomes a metric label. */
 export const CALLER_VALUE_LENGTH = 128;
 
-/** OTHER_CALLERS labels (as `jwt:other`) every caller whose claim is not on an allow-list. */
+/** OTHER_CALLERS is reserved: `other` is the label value that stands for unlisted names (docs/metrics.md). */
 export const OTHER_CALLERS = 'other';
 
 /**
@@ -38,7 +38,11 @@ export const JwtAuthSchema = Type.Object(
     maxTokenBytes: Type.Integer({ minimum: 512, maximum: MAX_JWT_BYTES, default: 8192 }),
     callerClaim: Type.String({ minLength: 1, default: 'sub' }),
     callerLabel: Type.Union([Type.Literal('hash'), Type.Literal('allow-list')], { default: 'hash' }),
-    allowedCallers: Type.Array(Type.String({ minLength: 1, maxLength: CALLER_VALUE_LENGTH }), { maxItems: 256, default: [] }),
+    allowedCallers: Type.Array(Type.String({ minLength: 1, maxLength: CALLER_VALUE_LENGTH }), {
+      maxItems: 256,
+      default: [],
+      description: 'when non-empty, the only caller claim values admitted; any other verified caller is refused with 403 permission_denied',
+    }),
     jwksCacheSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 300 }),
     jwksRefetchCooldownSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
     jwksTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
@@ -59,10 +63,7 @@ export function jwtAuthProblems(auth: { readonly mode: string; readonly jwt?: Jw
     problems.push('auth.jwt.allowedCallers must name at least one caller when auth.jwt.callerLabel is allow-list');
   }
   if (jwt.allowedCallers.includes(OTHER_CALLERS)) {
-    problems.push(`auth.jwt.allowedCallers must not name "${OTHER_CALLERS}": it is the label of every caller not on the list`);
-  }
-  if (jwt.callerLabel === 'hash' && jwt.allowedCallers.length > 0) {
-    problems.push('auth.jwt.allowedCallers is only allowed when auth.jwt.callerLabel is allow-list');
+    problems.push(`auth.jwt.allowedCallers must not name "${OTHER_CALLERS}": it is a reserved label value`);
   }
   if (jwt.jwksRefetchCooldownSeconds >= jwt.jwksCacheSeconds) {
     problems.push('auth.jwt.jwksRefetchCooldownSeconds must be less than auth.jwt.jwksCacheSeconds');

@@ -67,20 +67,22 @@ export const jwtCallersSchema = {
     callerLabel: {
       description:
         'How a caller is labelled in metrics, logs and rate limits (default hash). "hash": jwt:<first 12 hex digits of the claim\'s SHA-256>. ' +
-        '"allow-list": jwt:<claim> for the values in allowedCallers, jwt:other for every other caller (they share one rate-limit bucket).',
+        '"allow-list": jwt:<claim>, for the values in allowedCallers (required then), the only callers admitted.',
       type: 'string',
       enum: ['hash', 'allow-list'],
       default: 'hash',
     },
     allowedCallers: {
-      description: 'The claim values that keep their own label with callerLabel allow-list (required there, forbidden otherwise).',
+      description:
+        'When set, the only caller claim values admitted; any other verified caller is refused with 403 permission_denied. ' +
+        'Required with callerLabel allow-list, where they are also the labels.',
       type: 'array',
       maxItems: 256,
       'x-kubernetes-list-type': 'set',
       items: {
         description: 'A value of the caller claim.',
         ...CLAIM_VALUE,
-        'x-kubernetes-validations': [{ rule: `self != '${OTHER_CALLERS}'`, message: `must not be "${OTHER_CALLERS}", the label of every caller not on the list` }],
+        'x-kubernetes-validations': [{ rule: `self != '${OTHER_CALLERS}'`, message: `must not be "${OTHER_CALLERS}", a reserved label value` }],
       },
     },
   },
@@ -90,12 +92,6 @@ export const jwtCallersSchema = {
       message: 'allowedCallers must name at least one caller when callerLabel is allow-list',
       fieldPath: '.allowedCallers',
       reason: 'FieldValueRequired',
-    },
-    {
-      rule: "self.callerLabel == 'allow-list' || !has(self.allowedCallers) || size(self.allowedCallers) == 0",
-      message: 'allowedCallers is allowed only when callerLabel is allow-list',
-      fieldPath: '.allowedCallers',
-      reason: 'FieldValueForbidden',
     },
   ],
 } as const satisfies JSONSchemaProps;

@@ -70,12 +70,23 @@ describe('JWT callers through the real proxy', () => {
 
   it('admits a valid token and counts the request under its bounded caller label', async () => {
     expect((await chat(await issuer.sign({ claims: { client_id: 'billing' } }))).status).toBe(200);
-    expect((await chat(await issuer.sign({ claims: { client_id: 'someone-unlisted' } }))).status).toBe(200);
     const metrics = await proxy.metrics();
     expect(metricValue(metrics, 'attested_inference_requests_total', { caller: 'jwt:billing', status_code: '200' })).toBe(1);
-    expect(metricValue(metrics, 'attested_inference_requests_total', { caller: 'jwt:other', status_code: '200' })).toBe(1);
-    expect(metrics).not.toContain('someone-unlisted');
-    expect(logs().filter((l) => l.msg === 'request finished').map((l) => l.caller)).toEqual(['jwt:billing', 'jwt:other']);
+    expect(logs().filter((l) => l.msg === 'request finished').map((l) => l.caller)).toEqual(['jwt:billing']);
+  });
+
+  it('refuses a verified caller not on allowedCallers with 403 permission_denied, and sends nothing', async () => {
+    const requestsBefore = simulator.requests().length;
+    const before = logs().length;
+    const answer = await chat(await issuer.sign({ claims: { client_id: 'someone-unlisted' } }));
+    expect(answer.status).toBe(403);
+    expect(answer.body.error).toMatchObject({ code: 'permission_denied', type: 'invalid_request_error', param: null });
+    expect(answer.body.error?.message).toBe('The JWT was refused: its caller is not allowed to use this endpoint.');
+    expect(logs().slice(before).find((l) => l.msg === 'jwt auth: token refused')?.reason).toBe('caller_not_allowed');
+    expect(simulator.requests().length).toBe(requestsBefore);
+    const metrics = await proxy.metrics();
+    expect(metricValue(metrics, 'attested_inference_requests_total', { caller: 'unauthenticated', status_code: '403' })).toBe(1);
+    expect(metrics + proxy.logs().join('\n')).not.toContain('someone-unlisted');
   });
 
   it('answers every bad token with an OpenAI-style 401, logs the reason, and never logs the token', async () => {
@@ -92,6 +103,7 @@ describe('JWT callers through the real proxy', () => {
       ['signature', `${header}.${forged}.${signature}`],
       ['oversized', await issuer.sign({ claims: { ...claims, padding: 'p'.repeat(4000) } })],
       ['unknown_kid', await issuer.sign({ claims, kid: 'nobody-serves-this' })],
+      ['no_expiry', await issuer.sign({ claims: { ...claims, exp: undefined } })],
     ];
     const requestsBefore = simulator.requests().length;
     for (const [reason, token] of cases) expect(await refusedWith(token), reason).toBe(reason);
