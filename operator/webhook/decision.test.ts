@@ -4,15 +4,22 @@ import { endpoint } from '../../test/fixtures/endpoints.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { decide, endpointNameFor } from './decision.ts';
 import { REASONS } from './reasons.ts';
+import { injectSidecar, SIDECAR_CONTAINER_NAME, SIDECAR_UID } from './sidecar.ts';
 
 const ready = (name: string): InferenceEndpoint => ({ ...endpoint(name, { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } }), status: { observedGeneration: 1 } });
 const pod = (annotations: Record<string, string> = {}, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({ metadata: { generateName: 'app-', annotations }, spec: { containers: [{ name: 'app' }], ...spec } });
 const namespace = (annotations: Record<string, string> = {}): V1ObjectMeta => ({ name: 'team-a', labels: { 'inference.attested.dev/injection': 'enabled' }, annotations });
 const enabled = namespace();
+/** injected is a pod as the webhook left it (sidecar, its volumes, the status annotation), with `spec` merged over it. */
+const injected = (spec: Partial<V1Pod['spec']> = {}): V1Pod => {
+  const done = injectSidecar(pod(), ready('chat'), { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'IfNotPresent' } });
+  Object.assign(done.spec!, spec);
+  return done;
+};
 const plain: V1ObjectMeta = { name: 'team-a' };
 
 describe('the injection decision', () => {
-  const cases: { name: string; input: Parameters<typeof decide>[0]; reason: keyof typeof REASONS; endpoint?: string }[] = [
+  const cases: { name: string; input: Parameters<typeof decide>[0]; reason: keyof typeof REASONS; endpoint?: string; field?: string; sidecarPresent?: true }[] = [
     { name: 'pod annotation names an endpoint, namespace not labelled', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
     { name: 'namespace label and the only endpoint', input: { pod: pod(), namespace: enabled, endpoints: [ready('chat')] }, reason: 'injected', endpoint: 'chat' },
     { name: 'namespace label and its default-endpoint annotation', input: { pod: pod(), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'b' }), endpoints: [ready('a'), ready('b')] }, reason: 'injected', endpoint: 'b' },
@@ -33,6 +40,44 @@ describe('the injection decision', () => {
     { name: 'named endpoint missing', input: { pod: pod({ 'inference.attested.dev/inject': 'nope' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'nope' },
     { name: 'default endpoint annotation names a missing endpoint', input: { pod: pod(), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'gone' }), endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'gone' },
     { name: 'endpoint not reconciled yet', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } })] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
+    { name: 'the pod shares its process namespace', input: { pod: pod({}, { shareProcessNamespace: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.shareProcessNamespace' },
+    { name: "the pod uses the node's process namespace", input: { pod: pod({}, { hostPID: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.hostPID' },
+    { name: "the app inherits the sidecar's UID from the pod", input: { pod: pod({}, { securityContext: { runAsUser: SIDECAR_UID } }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-uid', field: 'spec.securityContext.runAsUser' },
+    { name: "an init container runs as the sidecar's UID", input: { pod: pod({}, { initContainers: [{ name: 'migrate', securityContext: { runAsUser: SIDECAR_UID } }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-uid', field: 'spec.initContainers[0].securityContext.runAsUser' },
+    {
+      name: "every container overrides the pod's UID with another",
+      input: { pod: pod({}, { securityContext: { runAsUser: SIDECAR_UID }, containers: [{ name: 'app', securityContext: { runAsUser: 1000 } }] }), namespace: enabled, endpoints: [ready('chat')] },
+      reason: 'injected',
+      endpoint: 'chat',
+    },
+    { name: "the app mounts the sidecar's key volume", input: { pod: pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'attested-inference-provider-key', mountPath: '/key' }] }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'app-mounts-sidecar-volume', field: 'spec.containers[0].volumeMounts[0].name' },
+    { name: "an init container mounts the sidecar's configuration", input: { pod: pod({}, { initContainers: [{ name: 'peek', volumeMounts: [{ name: 'data', mountPath: '/d' }, { name: 'attested-inference-config', mountPath: '/c' }] }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'app-mounts-sidecar-volume', field: 'spec.initContainers[0].volumeMounts[1].name' },
+    { name: 'the app names a sidecar volume as a device', input: { pod: pod({}, { containers: [{ name: 'app', volumeDevices: [{ name: 'attested-inference-caller-keys', devicePath: '/dev/k' }] }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'app-mounts-sidecar-volume', field: 'spec.containers[0].volumeDevices[0].name' },
+    { name: "the pod has a volume of the sidecar's name", input: { pod: pod({}, { volumes: [{ name: 'attested-inference-provider-key', secret: { secretName: 'other' } }] }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'sidecar-volume-name-taken', field: 'spec.volumes[0].name' },
+    { name: 'an injected pod later made to share its process namespace', input: { pod: injected({ shareProcessNamespace: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.shareProcessNamespace', sidecarPresent: true },
+    {
+      name: "an injected pod whose app later mounts the key volume",
+      input: { pod: injected({ containers: [{ name: 'app', volumeMounts: [{ name: 'attested-inference-provider-key', mountPath: '/key' }] }] }), namespace: enabled, endpoints: [ready('chat')] },
+      reason: 'app-mounts-sidecar-volume',
+      field: 'spec.containers[0].volumeMounts[0].name',
+      sidecarPresent: true,
+    },
+    { name: "an injected pod whose app later runs as the sidecar's UID", input: { pod: injected({ securityContext: { runAsUser: SIDECAR_UID } }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-uid', field: 'spec.securityContext.runAsUser', sidecarPresent: true },
+    {
+      name: 'an injected pod with an ephemeral container targeting the sidecar',
+      input: { pod: injected({ ephemeralContainers: [{ name: 'debug', targetContainerName: SIDECAR_CONTAINER_NAME }] }), namespace: enabled, endpoints: [ready('chat')] },
+      reason: 'targets-sidecar',
+      field: 'spec.ephemeralContainers[0].targetContainerName',
+      sidecarPresent: true,
+    },
+    {
+      name: "an injected pod with an ephemeral container mounting the sidecar's key",
+      input: { pod: injected({ ephemeralContainers: [{ name: 'debug', volumeMounts: [{ name: 'attested-inference-provider-key', mountPath: '/k' }] }] }), namespace: enabled, endpoints: [ready('chat')] },
+      reason: 'app-mounts-sidecar-volume',
+      field: 'spec.ephemeralContainers[0].volumeMounts[0].name',
+      sidecarPresent: true,
+    },
+    { name: 'an injected pod, unchanged', input: { pod: injected(), namespace: enabled, endpoints: [ready('chat')] }, reason: 'already-injected' },
     { name: 'endpoint changed since the operator last reconciled it', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [{ ...ready('chat'), metadata: { name: 'chat', generation: 2 } }] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
   ];
 
@@ -41,6 +86,8 @@ describe('the injection decision', () => {
       const decision = decide(c.input);
       expect(decision.reason).toBe(c.reason);
       expect(decision.endpointName).toBe(c.endpoint);
+      expect(decision.field).toBe(c.field);
+      expect(decision.sidecarPresent).toBe(c.sidecarPresent);
     });
   }
 

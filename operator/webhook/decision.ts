@@ -1,6 +1,7 @@
 import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { ANNOTATION_DEFAULT_ENDPOINT, ANNOTATION_INJECT, ANNOTATION_INJECTION_STATUS, LABEL_INJECTION, LABEL_NAME, PROXY_APP_NAME } from '../resources/names.ts';
+import { hasSidecar, isolationProblem } from './isolation.ts';
 import type { ReasonCode } from './reasons.ts';
 import { SIDECAR_CONTAINER_NAME } from './sidecar.ts';
 
@@ -18,6 +19,13 @@ export interface Decision {
   readonly reason: ReasonCode;
   readonly endpointName?: string;
   readonly endpoint?: InferenceEndpoint;
+  /** field names the pod's field that decided it (e.g. `spec.shareProcessNamespace`), for the message. */
+  readonly field?: string;
+  /**
+   * sidecarPresent: the pod already carries the sidecar and its key volume, so it cannot be admitted
+   * without them; a failable outcome refuses it whatever the failure mode.
+   */
+  readonly sidecarPresent?: true;
 }
 
 /** OptIn is what the pod and namespace ask for: a named endpoint, the namespace default, nothing, or an explicit no. */
@@ -68,17 +76,29 @@ export function endpointReady(endpoint: InferenceEndpoint): boolean {
 type Check = (input: DecisionInput) => Decision | undefined;
 
 /**
+ * injectedPodDecision re-checks a pod that already carries the sidecar: a later mutating webhook
+ * (re-invocation, reinvocationPolicy: IfNeeded) or the pod's author may have added what hands the
+ * app the key, such as `shareProcessNamespace`.
+ */
+function injectedPodDecision(pod: V1Pod): Decision {
+  const problem = hasSidecar(pod) ? isolationProblem(pod, true) : undefined;
+  return problem === undefined ? { reason: 'already-injected' } : { ...problem, sidecarPresent: true };
+}
+
+/**
  * CHECKS is the decision as a chain of named checks, in order; the first that answers decides.
  * Idempotence comes first so a re-invoked webhook (reinvocationPolicy: IfNeeded) never injects twice.
  */
 const CHECKS: readonly Check[] = [
-  ({ pod }) => (isInjected(pod) ? { reason: 'already-injected' } : undefined),
+  ({ pod }) => (isInjected(pod) ? injectedPodDecision(pod) : undefined),
   // An endpoint's proxy pods live in the namespaces that opt in; the webhooks' objectSelector keeps
   // the API server from even asking, and this keeps the answer right if it does.
   ({ pod }) => (pod.metadata?.labels?.[LABEL_NAME] === PROXY_APP_NAME ? { reason: 'proxy-pod' } : undefined),
   ({ pod, namespace }) => (optIn(pod.metadata, namespace).kind === 'out' ? { reason: 'opted-out' } : undefined),
   ({ pod, namespace }) => (optIn(pod.metadata, namespace).kind === 'none' ? { reason: 'not-opted-in' } : undefined),
   ({ pod }) => (pod.spec?.hostNetwork === true ? { reason: 'host-network' } : undefined),
+  // Before anything is resolved or injected: a pod that would hand its app the key never gets the sidecar.
+  ({ pod }) => isolationProblem(pod, false),
   ({ pod, namespace, endpoints }) => (endpointNameFor(pod.metadata, namespace, endpoints) === undefined ? { reason: 'no-default-endpoint' } : undefined),
   ({ pod, namespace, endpoints }) => {
     const name = endpointNameFor(pod.metadata, namespace, endpoints) ?? '';

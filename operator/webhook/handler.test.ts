@@ -93,6 +93,40 @@ describe('the admission handler and the patch builder', () => {
     expect(admitted.patch).toEqual([{ op: 'add', path: '/metadata/annotations/inference.attested.dev~1status', value: 'skipped:endpoint-not-found' }]);
   });
 
+  it('refuses a pod that shares its process namespace under reject, and admits it without the sidecar under admit: the key never joins it', async () => {
+    const pod = podFixture('app');
+    pod.spec!.shareProcessNamespace = true;
+    const rejected = await admit(pod, { failureMode: 'reject' });
+    expect(rejected.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(rejected.response.status!.message).toContain('(shared-process-namespace)');
+    expect(rejected.response.status!.message).toContain('spec.shareProcessNamespace');
+    expect(rejected.outcomes[0]).toMatchObject({ result: 'rejected', reason: 'shared-process-namespace' });
+    const admitted = await admit(pod, { failureMode: 'admit' });
+    expect(admitted.response.allowed).toBe(true);
+    expect(admitted.patch).toEqual([{ op: 'add', path: '/metadata/annotations/inference.attested.dev~1status', value: 'skipped:shared-process-namespace' }]);
+  });
+
+  it("refuses a pod whose app mounts the sidecar's key volume, naming the mount", async () => {
+    const pod = podFixture('app');
+    pod.spec!.containers[1]!.volumeMounts = [{ name: 'attested-inference-provider-key', mountPath: '/stolen' }];
+    const { response, patch } = await admit(pod);
+    expect(response.allowed).toBe(false);
+    expect(response.status!.message).toContain('(app-mounts-sidecar-volume)');
+    expect(response.status!.message).toContain('spec.containers[1].volumeMounts[0].name');
+    expect(patch).toEqual([]);
+  });
+
+  it("refuses an injected pod a later webhook made unsafe, in either failure mode, since it already holds the key volume", async () => {
+    const injected = applyPatch(podFixture('app'), (await admit(podFixture('app'))).patch);
+    injected.spec!.shareProcessNamespace = true;
+    for (const failureMode of ['reject', 'admit'] as const) {
+      const again = await admit(injected, { failureMode });
+      expect(again.response).toMatchObject({ allowed: false, status: { code: 403 } });
+      expect(again.response.status!.message).toContain('(shared-process-namespace)');
+      expect(again.outcomes[0]).toMatchObject({ result: 'rejected', reason: 'shared-process-namespace' });
+    }
+  });
+
   it('records an opt-out in the status annotation; leaves pods nobody opted in untouched', async () => {
     const out = podFixture('app');
     out.metadata!.annotations!['inference.attested.dev/inject'] = 'false';

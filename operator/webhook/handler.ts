@@ -71,13 +71,14 @@ async function gather(pod: V1Pod, namespace: string, deps: InjectorDeps): Promis
 }
 
 function respond(request: AdmissionRequest, pod: V1Pod, decision: Decision, options: InjectorOptions): { response: AdmissionResponse; result: InjectionResult; message: string } {
-  const message = reasonMessage(decision.reason, decision.endpointName);
+  const message = reasonMessage(decision.reason, decision.endpointName, decision.field);
   if (decision.reason === 'injected' && decision.endpoint) {
     return { response: patchResponse(request.uid, pod, injectSidecar(pod, decision.endpoint, { image: options.image })), result: 'injected', message };
   }
   if (decision.reason === 'not-opted-in' || decision.reason === 'already-injected') return { response: { uid: request.uid, allowed: true }, result: 'skipped', message };
   const failable = FAILABLE_REASONS.includes(decision.reason);
-  if (failable && options.failureMode === 'reject') {
+  // A pod that already carries the sidecar cannot be admitted without it: refused in either mode.
+  if (failable && (options.failureMode === 'reject' || decision.sidecarPresent === true)) {
     const text = `attested-inference sidecar injection refused the pod (${decision.reason}): ${message}`;
     return { response: { uid: request.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: text } }, result: 'rejected', message };
   }
