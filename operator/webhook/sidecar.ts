@@ -7,6 +7,13 @@ import { SIDECAR_PORTS } from '../resources/proxy-config.ts';
 /** SIDECAR_CONTAINER_NAME is the injected init container's name; its presence marks a pod as injected. */
 export const SIDECAR_CONTAINER_NAME = 'attested-inference-proxy';
 
+/**
+ * SIDECAR_UID is the UID and GID the sidecar runs as: one of its own, not the image's default 65532,
+ * which distroless "nonroot" app images share, so an app container that names no UID is unlikely
+ * to run as the sidecar's. The webhook refuses app containers that name it (isolation.ts).
+ */
+export const SIDECAR_UID = 65531;
+
 /** SIDECAR_BASE_URL is what app containers get as OPENAI_BASE_URL: plain HTTP to the sidecar on loopback. */
 export const SIDECAR_BASE_URL = `http://127.0.0.1:${String(SIDECAR_PORTS.api)}/v1`;
 
@@ -20,12 +27,21 @@ export const PLACEHOLDER_API_KEY = 'sk-placeholder-the-sidecar-holds-the-key';
 /** SidecarOptions are the operator-level inputs to the sidecar, passed in explicitly. */
 export interface SidecarOptions {
   readonly image: ProxyImage;
+  /** allowDevelopmentTrust must be set to inject a Development-trust endpoint (the flag and the admin policy allow it there). */
+  readonly allowDevelopmentTrust?: boolean;
 }
 
-/** sidecarVolumes are the gateway's volumes with the sidecar ConfigMap (API on 127.0.0.1) in place of the gateway's. */
+/**
+ * sidecarVolumes are the gateway's volumes with the sidecar ConfigMap (API on 127.0.0.1) in place of
+ * the gateway's, and without the callers' keys: the sidecar's configuration authenticates no callers
+ * (`loopbackCallers`, operator/resources/desired.ts sidecarConfigYaml), so it mounts no Secret it
+ * does not read.
+ */
 export function sidecarVolumes(endpoint: InferenceEndpoint): V1Volume[] {
   const sidecarConfigMap = childNames(endpointName(endpoint)).sidecarConfigMap;
-  return proxyVolumes(endpoint).map((v) => (v.name === VOLUMES.config ? { name: v.name, configMap: { name: sidecarConfigMap } } : v));
+  return proxyVolumes(endpoint)
+    .filter((v) => v.name !== VOLUMES.callerKeys)
+    .map((v) => (v.name === VOLUMES.config ? { name: v.name, configMap: { name: sidecarConfigMap } } : v));
 }
 
 function probe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
@@ -39,9 +55,10 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): V
  * probes, all interfaces) is declared; the API port listens on 127.0.0.1.
  */
 export function sidecarContainer(endpoint: InferenceEndpoint, options: SidecarOptions): V1Container {
-  const container = proxyContainer(endpoint, options.image, sidecarVolumes(endpoint));
+  const container = proxyContainer(endpoint, options.image, sidecarVolumes(endpoint), { ...(options.allowDevelopmentTrust === true ? { allowDevelopmentTrust: true } : {}) });
   container.name = SIDECAR_CONTAINER_NAME;
   container.restartPolicy = 'Always';
+  container.securityContext = Object.assign(container.securityContext ?? {}, { runAsUser: SIDECAR_UID, runAsGroup: SIDECAR_UID });
   container.ports = [{ name: 'aio-admin', containerPort: SIDECAR_PORTS.admin, protocol: 'TCP' }];
   container.startupProbe = probe('/healthz', 1, 30);
   container.readinessProbe = probe('/readyz', 5, 2);
