@@ -33,6 +33,14 @@ describe('operator options: the webhook flags', () => {
     expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-failure-mode=maybe'], {})).toThrow('--webhook-failure-mode must be one of reject, admit');
     expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-failure-policy=fail'], {})).toThrow('--webhook-failure-policy must be one of Fail, Ignore');
   });
+
+  it('read client authentication of the API server: off by default, names only with a CA', () => {
+    expect(parseOperatorOptions([...base, '--webhook-service-name=s'], {}).webhook?.clientAuth).toBeUndefined();
+    const { webhook } = parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-client-ca-file=/etc/ca.crt'], { OPERATOR_WEBHOOK_CLIENT_NAMES: 'kube-apiserver-webhook-client, apiserver.example' });
+    expect(webhook?.clientAuth).toEqual({ caFile: '/etc/ca.crt', allowedNames: ['kube-apiserver-webhook-client', 'apiserver.example'] });
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-client-names=a'], {})).toThrow('--webhook-client-names needs --webhook-client-ca-file');
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-client-ca-file=/c', '--webhook-client-names=*.x'], {})).toThrow('--webhook-client-names: "*.x"');
+  });
 });
 
 describe('operator options: the limits store', () => {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { FAILURE_POLICIES, type WebhookClient } from './webhook/configuration.ts';
 import type { WebhookOptions } from './webhook/start.ts';
 import { FAILURE_MODES } from './webhook/handler.ts';
+import { parseClientNames, type ClientAuth } from './webhook/client-auth.ts';
 
 /** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
 export type WebhookSettings = Omit<WebhookOptions, 'image' | 'rotation' | 'certificateIntervalMs'>;
@@ -70,6 +71,8 @@ const FLAGS = {
   'webhook-configuration-name': { type: 'string' },
   'webhook-failure-mode': { type: 'string' },
   'webhook-failure-policy': { type: 'string' },
+  'webhook-client-ca-file': { type: 'string' },
+  'webhook-client-names': { type: 'string' },
   'limits-store-password-file': { type: 'string' },
 } as const;
 
@@ -134,6 +137,7 @@ function webhookSettings(pick: (flag: string, fallback: string) => string, ownNa
   if (url !== '' && service !== '') throw new Error('--webhook-url and --webhook-service-name exclude each other');
   if (url !== '' && !url.startsWith('https://')) throw new Error(`--webhook-url must be an https URL, got ${JSON.stringify(url)}`);
   const namespace = pick('webhook-service-namespace', ownNamespace);
+  const clientAuth = webhookClientAuth(pick);
   const client: WebhookClient = url !== '' ? { url } : { service: { name: service, namespace, port: 443 } };
   return {
     host: pick('webhook-host', '0.0.0.0'),
@@ -144,5 +148,18 @@ function webhookSettings(pick: (flag: string, fallback: string) => string, ownNa
     configurationName: pick('webhook-configuration-name', 'attested-inference-sidecar-injector'),
     failureMode: oneOf(pick('webhook-failure-mode', 'reject'), FAILURE_MODES, '--webhook-failure-mode'),
     failurePolicy: oneOf(pick('webhook-failure-policy', 'Fail'), FAILURE_POLICIES, '--webhook-failure-policy'),
+    ...(clientAuth ? { clientAuth } : {}),
   };
+}
+
+/**
+ * webhookClientAuth reads --webhook-client-ca-file (the CA that signs the API server's client
+ * certificate for webhooks) and --webhook-client-names (the CN or DNS SAN it must carry). Names
+ * without a CA would check nothing, so they are refused.
+ */
+function webhookClientAuth(pick: (flag: string, fallback: string) => string): ClientAuth | undefined {
+  const caFile = pick('webhook-client-ca-file', '');
+  const allowedNames = parseClientNames(pick('webhook-client-names', ''));
+  if (caFile === '' && allowedNames.length > 0) throw new Error('--webhook-client-names needs --webhook-client-ca-file: names are checked on a certificate the CA verified');
+  return caFile === '' ? undefined : { caFile, allowedNames };
 }

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { KeyPairPem } from '../tls/pki.ts';
+import { clientNameAllowed } from './client-auth.ts';
 import { reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './admission.ts';
 
 /** MUTATE_PODS_PATH is where the API server sends pod reviews (clientConfig.service.path or the URL's path). */
@@ -14,13 +16,21 @@ export interface WebhookServerDeps {
   readonly logger: Logger;
 }
 
-/** WebhookServerOptions: where to listen, the first serving certificate, and the body limit. */
+/** ServerClientAuth: the CA bundle (PEM) a caller's certificate must chain to, and the names it must carry (empty: any). */
+export interface ServerClientAuth {
+  readonly caPem: string;
+  readonly allowedNames: readonly string[];
+}
+
+/** WebhookServerOptions: where to listen, the first serving certificate, the body limit and, when set, the caller's authentication. */
 export interface WebhookServerOptions {
   readonly host: string;
   readonly port: number;
   readonly certificate: KeyPairPem;
   /** bodyLimitBytes bounds a review; the API server caps objects near 3 MiB (etcd's request limit). */
   readonly bodyLimitBytes?: number;
+  /** clientAuth makes the handshake require a client certificate from `caPem` (the API server's, docs/sidecar-injection.md). */
+  readonly clientAuth?: ServerClientAuth;
 }
 
 /** WebhookServer is a running HTTPS admission server. */
@@ -64,10 +74,27 @@ function decode(body: Buffer): AdmissionRequest {
     throw new HttpError(400, 'body is not JSON');
   }
   if (review.kind !== 'AdmissionReview' || typeof review.request?.uid !== 'string') throw new HttpError(400, 'body is not an AdmissionReview with a request');
+  // The API server sets the object's namespace to the request's before admission and refuses a
+  // mismatch (apiserver endpoints/handlers/create.go, EnsureObjectNamespaceMatchesRequestNamespace),
+  // so a review where they differ was not written by it.
+  const objectNamespace = (review.request.object as { metadata?: { namespace?: unknown } } | undefined)?.metadata?.namespace;
+  if (objectNamespace !== undefined && objectNamespace !== review.request.namespace) throw new HttpError(400, 'request.namespace and request.object.metadata.namespace disagree');
   return review.request;
 }
 
-async function handle(deps: WebhookServerDeps, limit: number, request: IncomingMessage, response: ServerResponse): Promise<void> {
+/** callerAllowed: the TLS layer verified the chain already; the certificate must also name an allowed caller. */
+function callerAllowed(request: IncomingMessage, clientAuth: ServerClientAuth | undefined): boolean {
+  if (!clientAuth) return true;
+  const socket = request.socket as TLSSocket;
+  return socket.authorized && clientNameAllowed(socket.getPeerCertificate(), clientAuth.allowedNames);
+}
+
+async function handle(deps: WebhookServerDeps, options: WebhookServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (!callerAllowed(request, options.clientAuth)) {
+    // Read nothing of the body and answer nothing of the cluster.
+    send(response, 403, 'client certificate does not name an allowed caller\n');
+    return;
+  }
   const path = new URL(request.url ?? '/', 'https://webhook').pathname;
   if (request.method === 'GET' && path === '/healthz') {
     send(response, 200, 'ok\n');
@@ -77,18 +104,25 @@ async function handle(deps: WebhookServerDeps, limit: number, request: IncomingM
     send(response, path === MUTATE_PODS_PATH ? 405 : 404, path === MUTATE_PODS_PATH ? 'method not allowed\n' : 'not found\n');
     return;
   }
-  const review = decode(await readBody(request, limit));
+  const review = decode(await readBody(request, options.bodyLimitBytes ?? 4 * 1024 * 1024));
   send(response, 200, reviewResponse(await deps.admit(review)));
+}
+
+/** secureContext is the TLS context for a serving certificate; the client CA is part of it, so every reload carries it again. */
+function secureContext(certificate: KeyPairPem, clientAuth: ServerClientAuth | undefined): { key: string; cert: string; minVersion: 'TLSv1.2'; ca?: string } {
+  return { key: certificate.keyPem, cert: certificate.certPem, minVersion: 'TLSv1.2', ...(clientAuth ? { ca: clientAuth.caPem } : {}) };
 }
 
 /**
  * startWebhookServer serves admission reviews over TLS. A failed review answers 500, so the API
- * server applies the webhook's failurePolicy instead of a half-made decision.
+ * server applies the webhook's failurePolicy instead of a half-made decision. With `clientAuth`,
+ * the handshake refuses a caller without a certificate from its CA (requestCert and
+ * rejectUnauthorized), and a request whose certificate names no allowed caller gets 403.
  */
 export async function startWebhookServer(deps: WebhookServerDeps, options: WebhookServerOptions): Promise<WebhookServer> {
-  const limit = options.bodyLimitBytes ?? 4 * 1024 * 1024;
-  const server: Server = createServer({ key: options.certificate.keyPem, cert: options.certificate.certPem, minVersion: 'TLSv1.2' }, (request, response) => {
-    handle(deps, limit, request, response).catch((error: unknown) => {
+  const tls = { ...secureContext(options.certificate, options.clientAuth), requestCert: options.clientAuth !== undefined, rejectUnauthorized: options.clientAuth !== undefined };
+  const server: Server = createServer(tls, (request, response) => {
+    handle(deps, options, request, response).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       if (status === 500) deps.logger.error({ err: error }, 'admission review failed');
       if (!response.headersSent) send(response, status, `${(error as Error).message}\n`);
@@ -105,7 +139,7 @@ export async function startWebhookServer(deps: WebhookServerDeps, options: Webho
   });
   return {
     port: (server.address() as AddressInfo).port,
-    reload: (certificate) => server.setSecureContext({ key: certificate.keyPem, cert: certificate.certPem, minVersion: 'TLSv1.2' }),
+    reload: (certificate) => server.setSecureContext(secureContext(certificate, options.clientAuth)),
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -1,15 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { ProxyImage } from '../resources/container.ts';
 import { CertificateController } from './certificate-controller.ts';
+import type { ClientAuth } from './client-auth.ts';
 import type { RotationPolicy, ServingIdentity } from './certificates.ts';
 import type { FailurePolicy, WebhookClient } from './configuration.ts';
 import { admitPod, type FailureMode, type InjectionOutcome } from './handler.ts';
 import { clusterReads, publishConfiguration, secretStore } from './kubernetes.ts';
 import { REASONS, statusAnnotationValue } from './reasons.ts';
-import { startWebhookServer, type WebhookServer } from './server.ts';
+import { startWebhookServer, type ServerClientAuth, type WebhookServer } from './server.ts';
 
 /** WebhookOptions are the webhook's settings (operator/config.ts reads them from flags). */
 export interface WebhookOptions {
@@ -25,6 +27,11 @@ export interface WebhookOptions {
   readonly image: ProxyImage;
   readonly rotation?: Partial<RotationPolicy>;
   readonly certificateIntervalMs?: number;
+  /**
+   * clientAuth makes the webhook accept only the API server's client certificate. Without it any
+   * pod that reaches the port can send reviews, so admission writes no Events (docs/sidecar-injection.md, "Webhook security").
+   */
+  readonly clientAuth?: ClientAuth;
 }
 
 /** EventWriter records an Event (the operator's aggregating EventRecorder fits). */
@@ -57,7 +64,12 @@ export function servingIdentity(client: WebhookClient): ServingIdentity {
   return { dnsNames: [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`], ipAddresses: [] };
 }
 
-function reporter(deps: WebhookDeps): (outcome: InjectionOutcome) => void {
+/**
+ * reporter logs and counts every outcome; it records Events only when `events` is true (the caller
+ * is authenticated), since an Event's text comes from the review (owner and pod names) and an
+ * unauthenticated caller could otherwise write Events with its own text into any namespace.
+ */
+function reporter(deps: WebhookDeps, events: boolean): (outcome: InjectionOutcome) => void {
   const injections = new Counter({ name: 'attested_inference_webhook_injections_total', help: 'Sidecar injection decisions, by result and reason code (docs/sidecar-injection.md).', labelNames: ['result', 'reason'], registers: [deps.registry] });
   const logger = deps.logger.child({ component: 'webhook' });
   return (o) => {
@@ -65,10 +77,22 @@ function reporter(deps: WebhookDeps): (outcome: InjectionOutcome) => void {
     // sideEffects: NoneOnDryRun — a dry run leaves no metric and no Event.
     if (o.dryRun) return;
     injections.inc({ result: o.result, reason: o.reason });
-    if (o.reason === 'not-opted-in') return;
+    if (!events || o.reason === 'not-opted-in') return;
     const type = o.result === 'injected' ? 'Normal' : REASONS[o.reason].eventType;
     deps.event(o.regarding, o.result === 'rejected' ? 'Warning' : type, EVENT_REASONS[o.result], `${statusAnnotationValue(o.reason)}: ${o.message} (pod ${o.pod})`);
   };
+}
+
+/** loadClientAuth reads the trusted client CA bundle; a missing or certificate-less file stops the start (fail closed, never silently open). */
+export async function loadClientAuth(settings: ClientAuth): Promise<ServerClientAuth> {
+  let caPem: string;
+  try {
+    caPem = await readFile(settings.caFile, 'utf8');
+  } catch (error) {
+    throw new Error(`--webhook-client-ca-file ${JSON.stringify(settings.caFile)} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`--webhook-client-ca-file ${JSON.stringify(settings.caFile)} holds no PEM certificate`);
+  return { caPem, allowedNames: settings.allowedNames };
 }
 
 /**
@@ -77,7 +101,9 @@ function reporter(deps: WebhookDeps): (outcome: InjectionOutcome) => void {
  * server is never pointed at a webhook that is not listening.
  */
 export async function startWebhook(deps: WebhookDeps, options: WebhookOptions): Promise<RunningWebhook> {
-  const report = reporter(deps);
+  const clientAuth = options.clientAuth ? await loadClientAuth(options.clientAuth) : undefined;
+  if (!clientAuth) deps.logger.warn('webhook client authentication is off (no --webhook-client-ca-file): any pod that reaches the webhook port can send reviews; admission writes no Events');
+  const report = reporter(deps, clientAuth !== undefined);
   const reads = clusterReads(deps.kc);
   const server: { current?: WebhookServer } = {};
   const certificates = new CertificateController({
@@ -90,9 +116,9 @@ export async function startWebhook(deps: WebhookDeps, options: WebhookOptions): 
   server.current = await startWebhookServer({
     admit: (request) => admitPod(request, { ...reads, report }, { image: options.image, failureMode: options.failureMode }),
     logger: deps.logger,
-  }, { host: options.host, port: options.port, certificate: first.serving });
+  }, { host: options.host, port: options.port, certificate: first.serving, ...(clientAuth ? { clientAuth } : {}) });
   await certificates.start();
-  deps.logger.info({ port: server.current.port, failureMode: options.failureMode, failurePolicy: options.failurePolicy }, 'sidecar injection webhook started');
+  deps.logger.info({ port: server.current.port, failureMode: options.failureMode, failurePolicy: options.failurePolicy, clientAuth: clientAuth !== undefined, clientNames: clientAuth?.allowedNames ?? [] }, 'sidecar injection webhook started');
   const running = server.current;
   return {
     server: running,

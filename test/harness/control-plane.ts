@@ -13,6 +13,7 @@ import { createFakeNodes } from './fake-nodes.ts';
 import { adminKubeconfig } from './kubeconfig.ts';
 import { kubeTools, type KubeTools } from './commands.ts';
 import { auditArgs, writeAuditPolicy } from './audit.ts';
+import { writeWebhookClientAuth, type WebhookClientFiles } from './webhook-client-auth.ts';
 
 /** ControlPlaneOptions: how many simulated nodes, and where progress lines go. */
 export interface ControlPlaneOptions {
@@ -25,6 +26,8 @@ export interface ControlPlaneOptions {
   readonly controllersQps?: number;
   /** audit makes the API server log every request at the Metadata level (test/harness/audit.ts). */
   readonly audit?: boolean;
+  /** webhookClientAuth makes the API server present a client certificate to admission webhooks (test/harness/webhook-client-auth.ts). */
+  readonly webhookClientAuth?: boolean;
 }
 
 /** ControlPlane is a running etcd, kube-apiserver, controller-manager, scheduler and kwok. */
@@ -38,6 +41,8 @@ export interface ControlPlane extends KubeTools {
   readonly caPem: string;
   /** auditLog is the API server's audit log (JSON lines), when started with `audit`; readAuditEvents parses it. */
   readonly auditLog?: string;
+  /** webhookClient is the API server's client certificate for admission webhooks and its CA, when started with `webhookClientAuth`. */
+  readonly webhookClient?: WebhookClientFiles;
   kubeConfig(): KubeConfig;
   /** stop ends every process and removes the work folder, unless `keepLogs` (then the folder is kept and named). */
   stop(options?: { keepLogs?: boolean }): Promise<void>;
@@ -119,6 +124,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   );
   const server = `https://127.0.0.1:${String(apiPort)}`;
   const files = await writePki(workDir, server);
+  const webhookClient = options.webhookClientAuth === true ? await writeWebhookClientAuth(workDir) : undefined;
   const procs: ManagedProcess[] = [];
   const stopAll = async (): Promise<void> => {
     for (const p of procs.reverse()) await p.stop();
@@ -138,7 +144,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await waitFor('etcd health', () => httpOk(`http://127.0.0.1:${String(etcdPort)}/health`), { timeoutMs: 30_000, process: etcd });
 
     const audit = options.audit === true ? await writeAuditPolicy(workDir) : undefined;
-    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, [...apiserverArgs({ files, etcdPort, apiPort, workDir }), ...(audit ? auditArgs(audit) : [])], join(logs, 'kube-apiserver.log'));
+    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, [...apiserverArgs({ files, etcdPort, apiPort, workDir }), ...(audit ? auditArgs(audit) : []), ...(webhookClient ? [`--admission-control-config-file=${webhookClient.admissionConfigFile}`] : [])], join(logs, 'kube-apiserver.log'));
     procs.push(apiserver);
     await waitFor('kube-apiserver /readyz', () => httpOk(`${server}/readyz`), { timeoutMs: 90_000, process: apiserver, intervalMs: 200 });
 
@@ -180,7 +186,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await waitForDefaultServiceAccount(kc, kcm);
     const startupMs = Date.now() - started;
     log(`ready in ${(startupMs / 1000).toFixed(1)} s at ${server} (kubeconfig ${files.adminKubeconfig})`);
-    return controlPlaneHandle({ server, files, workDir, binaries, startupMs, nodeNames, stopAll, log, ...(audit ? { auditLog: audit.logFile } : {}) });
+    const handle = controlPlaneHandle({ server, files, workDir, binaries, startupMs, nodeNames, stopAll, log, ...(audit ? { auditLog: audit.logFile } : {}) });
+    return webhookClient ? { ...handle, webhookClient } : handle;
   } catch (error) {
     await stopAll();
     log(`failed to start; logs kept in ${logs}`);

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.ts';
+import type { WebhookClientFiles } from '../harness/webhook-client-auth.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -7,6 +8,8 @@ declare module 'vitest' {
     kubeServer: string;
     kubeBinDir: string;
     kubeHome: string;
+    /** webhookClient: the API server authenticates to admission webhooks with this certificate (test/integration/webhook/). */
+    webhookClient: WebhookClientFiles;
   }
 }
 
@@ -15,11 +18,12 @@ declare module 'vitest' {
  * test failed, the components' logs are kept and their folder is printed.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const controlPlane: ControlPlane = await startControlPlane({ nodes: 2 });
+  const controlPlane: ControlPlane = await startControlPlane({ webhookClientAuth: true, nodes: 2 });
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
   project.provide('kubeServer', controlPlane.server);
   project.provide('kubeBinDir', controlPlane.binaries.dir);
   project.provide('kubeHome', controlPlane.workDir);
+  if (controlPlane.webhookClient) project.provide('webhookClient', controlPlane.webhookClient);
   const stopOnSignal = (): void => {
     void controlPlane.stop().finally(() => process.exit(130));
   };

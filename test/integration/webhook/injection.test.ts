@@ -5,7 +5,7 @@ import { applyPatch, patchFixture, podFixture } from '../../fixtures/webhook/pat
 import { waitFor } from '../../harness/processes.ts';
 import { testCluster } from '../cluster.ts';
 import { installCrd } from '../operator/support.ts';
-import { appNamespace, failureOf, metricValue, podWith, readyEndpoint, startTestWebhook, waitForInjection, type TestWebhook } from './support.ts';
+import { apiServerClient, appNamespace, failureOf, metricValue, podWith, readyEndpoint, startTestWebhook, waitForInjection, type TestWebhook } from './support.ts';
 
 const STATUS = 'inference.attested.dev/status';
 
@@ -115,11 +115,12 @@ describe('sidecar injection through the real API server', () => {
     expect(await metricValue(webhook.registry, 'skipped', 'not-opted-in')).toBe(before);
   });
 
-  it('answers not-opted-in when asked about a pod nobody opted in (a review sent straight to the server)', async () => {
+  it('answers not-opted-in when asked about a pod nobody opted in (a review sent straight to the server with its client certificate)', async () => {
     const ca = (await cluster.core.readNamespacedSecret({ namespace: webhook.system, name: 'attested-inference-webhook-tls' })).data!['ca-bundle.crt']!;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'direct', namespace: plain.name, operation: 'CREATE', object: podWith('direct') } };
+    const client = apiServerClient();
     const body = await new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: webhook.port, path: '/mutate-pods', method: 'POST', ca: Buffer.from(ca, 'base64'), headers: { 'content-type': 'application/json' } }, (res) => {
+      const req = request({ host: '127.0.0.1', port: webhook.port, path: '/mutate-pods', method: 'POST', ca: Buffer.from(ca, 'base64'), cert: client.certPem, key: client.keyPem, headers: { 'content-type': 'application/json' } }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => resolve(text));

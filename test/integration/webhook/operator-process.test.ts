@@ -7,7 +7,7 @@ import { startOperatorProcess, type OperatorProcess } from '../../harness/operat
 import { freePort, waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
 import { installCrd } from '../operator/support.ts';
-import { appNamespace, podWith, readyEndpoint, waitForInjection } from './support.ts';
+import { apiServerClientAuth, appNamespace, podWith, readyEndpoint, waitForInjection } from './support.ts';
 
 describe('the operator process serves the webhook when given --webhook-url', () => {
   const cluster = testCluster();
@@ -33,6 +33,7 @@ describe('the operator process serves the webhook when given --webhook-url', () 
 
   it('injects pods, counts them on /metrics and records Events, with its certificate in its own namespace', async () => {
     const port = await freePort();
+    const clientAuth = apiServerClientAuth();
     // The chart creates the Secret empty; the operator fills it in (it has no `create` on Secrets
     // there) and keeps Helm's label and annotations, without which `helm uninstall` leaves it behind.
     const helmOwned = { labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'aio', 'meta.helm.sh/release-namespace': system.name } };
@@ -42,7 +43,7 @@ describe('the operator process serves the webhook when given --webhook-url', () 
       logDir,
       leaseNamespace: system.name,
       name: 'webhook-operator',
-      extraArgs: [`--webhook-url=https://127.0.0.1:${String(port)}`, `--webhook-port=${String(port)}`, '--webhook-host=127.0.0.1'],
+      extraArgs: [`--webhook-url=https://127.0.0.1:${String(port)}`, `--webhook-port=${String(port)}`, '--webhook-host=127.0.0.1', `--webhook-client-ca-file=${clientAuth.caFile}`, `--webhook-client-names=${clientAuth.allowedNames.join(',')}`],
     });
     await waitForInjection(cluster, ns.name, podWith('probe'));
     const pod = await cluster.core.createNamespacedPod({ namespace: ns.name, body: podWith('app') });

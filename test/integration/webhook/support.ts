@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { AdmissionregistrationV1Api, CustomObjectsApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import pino from 'pino';
+import { inject } from 'vitest';
+import type { KeyPairPem } from '../../../operator/tls/pki.ts';
 import { Registry } from 'prom-client';
 import { GROUP, PLURAL, VERSION } from '../../../operator/api/v1alpha1/types.ts';
 import type { FailurePolicy } from '../../../operator/webhook/configuration.ts';
@@ -29,12 +32,25 @@ export interface TestWebhook extends RunningWebhook {
   remove(): Promise<void>;
 }
 
+/** apiServerClientAuth is what the webhook trusts: the CA of the API server's webhook client certificate and its name (global setup). */
+export function apiServerClientAuth(): { caFile: string; allowedNames: string[] } {
+  const client = inject('webhookClient');
+  return { caFile: client.caFile, allowedNames: [client.commonName] };
+}
+
+/** apiServerClient is the API server's own client certificate for webhooks, for a test that calls the webhook as the API server would. */
+export function apiServerClient(): KeyPairPem {
+  const client = inject('webhookClient');
+  return { certPem: readFileSync(client.certFile, 'utf8'), keyPem: readFileSync(client.keyFile, 'utf8') };
+}
+
 /**
  * startTestWebhook runs the webhook on a loopback port with `clientConfig.url`: the API server runs
  * on this machine, so it reaches 127.0.0.1. Each test file uses its own configuration name and
- * system namespace, and removes both.
+ * system namespace, and removes both. The webhook requires the API server's client certificate
+ * unless `clientAuth` is false.
  */
-export async function startTestWebhook(cluster: TestCluster, options: { failureMode?: FailureMode; failurePolicy?: FailurePolicy; name: string; certificateIntervalMs?: number; propagationMs?: number }): Promise<TestWebhook> {
+export async function startTestWebhook(cluster: TestCluster, options: { failureMode?: FailureMode; failurePolicy?: FailurePolicy; name: string; certificateIntervalMs?: number; propagationMs?: number; clientAuth?: boolean }): Promise<TestWebhook> {
   const port = await freePort();
   const system = await createNamespace(cluster.core, `${options.name}-system`);
   const registry = new Registry();
@@ -54,6 +70,7 @@ export async function startTestWebhook(cluster: TestCluster, options: { failureM
       image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'IfNotPresent' },
       ...(options.propagationMs !== undefined ? { rotation: { propagationMs: options.propagationMs } } : {}),
       ...(options.certificateIntervalMs !== undefined ? { certificateIntervalMs: options.certificateIntervalMs } : {}),
+      ...(options.clientAuth === false ? {} : { clientAuth: apiServerClientAuth() }),
     },
   );
   return {
@@ -84,7 +101,11 @@ export async function appNamespace(cluster: TestCluster, prefix: string, p: { op
 /** readyEndpoint creates an InferenceEndpoint and marks it reconciled (status.observedGeneration), as the operator would. */
 export async function readyEndpoint(cluster: TestCluster, namespace: string, name: string, ready = true): Promise<void> {
   await createEndpoint(cluster, namespace, name, { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' } });
-  if (!ready) return;
+  if (ready) await markReconciled(cluster, namespace, name);
+}
+
+/** markReconciled sets an InferenceEndpoint's status.observedGeneration to its generation, as the operator would. */
+export async function markReconciled(cluster: TestCluster, namespace: string, name: string): Promise<void> {
   const custom = cluster.kc.makeApiClient(CustomObjectsApi);
   const current = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as { metadata: { generation: number } };
   await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: [{ op: 'add', path: '/status', value: { observedGeneration: current.metadata.generation } }] });
