@@ -3,9 +3,10 @@ import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPatch, patchFixture, podFixture } from '../../fixtures/webhook/patches.ts';
 import { waitFor } from '../../harness/processes.ts';
+import { SIDECAR_UID } from '../../../operator/webhook/sidecar.ts';
 import { testCluster } from '../cluster.ts';
-import { installCrd } from '../operator/support.ts';
-import { apiServerClient, appNamespace, failureOf, metricValue, podWith, readyEndpoint, startTestWebhook, waitForInjection, type TestWebhook } from './support.ts';
+import { createEndpoint, installCrd } from '../operator/support.ts';
+import { apiServerClient, appNamespace, failureOf, markReconciled, metricValue, podWith, readyEndpoint, startTestWebhook, waitForInjection, type TestWebhook } from './support.ts';
 
 const STATUS = 'inference.attested.dev/status';
 
@@ -39,6 +40,8 @@ describe('sidecar injection through the real API server', () => {
     await readyEndpoint(cluster, two.name, 'a');
     await readyEndpoint(cluster, two.name, 'b', false);
     await readyEndpoint(cluster, plain.name, 'chat');
+    await createEndpoint(cluster, plain.name, 'keys', { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' }, callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'caller-keys' } } });
+    await markReconciled(cluster, plain.name, 'keys');
     webhook = await startTestWebhook(cluster, { name: 'inject' });
     cleanup.unshift(() => webhook.remove());
     await waitForInjection(cluster, single.name, podWith('probe'));
@@ -113,6 +116,31 @@ describe('sidecar injection through the real API server', () => {
     const other = await cluster.core.createNamespacedPod({ namespace: plain.name, body: podWith('other') });
     expect(other.metadata!.annotations?.[STATUS]).toBeUndefined();
     expect(await metricValue(webhook.registry, 'skipped', 'not-opted-in')).toBe(before);
+  });
+
+  it("refuses pods that would reach the sidecar's key: a shared process namespace, an app mounting the key volume, an app at the sidecar's UID", async () => {
+    const attempts: [string, V1Pod, string][] = [
+      ['shared-process-namespace', podWith('shared-pid', {}, { shareProcessNamespace: true }), 'spec.shareProcessNamespace'],
+      ['app-mounts-sidecar-volume', podWith('mounts-key', {}, { containers: [{ name: 'app', image: 'registry.local/app:1', volumeMounts: [{ name: 'attested-inference-provider-key', mountPath: '/stolen' }] }] }), 'spec.containers[0].volumeMounts[0].name'],
+      ['shared-uid', podWith('same-uid', {}, { securityContext: { runAsUser: SIDECAR_UID } }), 'spec.securityContext.runAsUser'],
+    ];
+    // Soft assertions: each attempt is seen on its own, whichever fails.
+    for (const [reason, pod, field] of attempts) {
+      const failure = await failureOf(cluster.core.createNamespacedPod({ namespace: single.name, body: pod }));
+      expect.soft(failure, reason).toContain(`attested-inference sidecar injection refused the pod (${reason})`);
+      expect.soft(failure, reason).toContain(field);
+      const stored = await cluster.core.readNamespacedPod({ namespace: single.name, name: pod.metadata!.name! }).catch(() => undefined);
+      expect.soft(stored?.spec?.volumes?.map((v) => v.name), reason).toBeUndefined();
+      expect.soft(await metricValue(webhook.registry, 'rejected', reason), reason).toBe(1);
+    }
+  });
+
+  it("gives a static-keys endpoint's sidecar no caller-keys Secret: its loopback listener authenticates no callers", async () => {
+    const pod = await cluster.core.createNamespacedPod({ namespace: plain.name, body: podWith('keys', { 'inference.attested.dev/inject': 'keys' }) });
+    expect(pod.metadata!.annotations![STATUS]).toBe('injected');
+    const secrets = (pod.spec!.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+    expect(secrets).toEqual(['provider-key']);
+    expect(pod.spec!.initContainers![0]!.volumeMounts!.map((m) => m.name)).toEqual(['attested-inference-config', 'attested-inference-provider-key']);
   });
 
   it('answers not-opted-in when asked about a pod nobody opted in (a review sent straight to the server with its client certificate)', async () => {
