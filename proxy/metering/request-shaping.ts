@@ -20,8 +20,10 @@ const PROMPT_CACHE_ROUTES: ReadonlySet<InferenceRoute> = new Set(['chat/completi
  * request, by setting `stream_options.include_usage: true` (other `stream_options` fields kept).
  * `injected` is true when the caller had not asked for usage (absent or `false`): the proxy then
  * hides the usage-only chunk from the caller (SseUsageOptions.hideUsageChunk), so the caller gets
- * the stream it asked for and the proxy can still meter it. Bodies that do not stream, or whose
- * `stream_options` is not an object, are left unchanged (the upstream judges the latter).
+ * the stream it asked for and the proxy can still meter it. Bodies that do not stream are left
+ * unchanged. readPlainRequest has already refused a `stream` that is not a boolean (which a lenient
+ * upstream would stream on without this step) and a `stream_options` that is not an object; one
+ * that still reaches here is left as it is.
  */
 export function ensureStreamUsage(body: unknown, route: InferenceRoute): ShapedBody {
   if (!STREAM_USAGE_ROUTES.has(route) || !isObject(body) || body.stream !== true) return { body, injected: false };

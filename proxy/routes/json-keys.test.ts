@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { findKeyConflict } from './json-keys.ts';
+
+const topOnly = (path: string): boolean => path === '';
+const never = (): boolean => false;
+
+describe('findKeyConflict', () => {
+  it('finds nothing in bodies without repeated names', () => {
+    for (const text of ['{}', '[]', '"x"', '1', 'null', '{"a":1,"b":[1,2,{"a":2}],"c":{"a":{"a":3}}}', ' { "a" : "b\\"c" , "d" : [ ] } ']) {
+      expect(findKeyConflict(text, topOnly), text).toBeUndefined();
+    }
+  });
+
+  it('finds an exact duplicate at the top level and at any depth, with its path', () => {
+    expect(findKeyConflict('{"model":"a","x":1,"model":"b"}', never)).toEqual({ path: '', key: 'model', kind: 'duplicate' });
+    expect(findKeyConflict('{"stream_options":{"include_usage":false,"include_usage":true}}', never)).toEqual({
+      path: 'stream_options', key: 'include_usage', kind: 'duplicate',
+    });
+    expect(findKeyConflict('{"messages":[{"role":"user"},{"role":"a","role":"b"}]}', never)).toEqual({ path: 'messages[]', key: 'role', kind: 'duplicate' });
+    expect(findKeyConflict('[[{"a":1,"a":2}]]', never)).toEqual({ path: '[][]', key: 'a', kind: 'duplicate' });
+    expect(findKeyConflict('{"a":{"b":{"c":1,"c":2}}}', never)).toEqual({ path: 'a.b', key: 'c', kind: 'duplicate' });
+  });
+
+  it('does not confuse values, or names of sibling objects, with names', () => {
+    expect(findKeyConflict('{"a":"a","b":"a"}', never)).toBeUndefined();
+    expect(findKeyConflict('{"a":["a","a"],"b":{"a":1},"c":{"a":2}}', never)).toBeUndefined();
+    expect(findKeyConflict('{"a":"{\\"a\\":1,\\"a\\":2}"}', never)).toBeUndefined();
+    expect(findKeyConflict('{"a":true,"b":null,"c":-1.5e3,"d":false}', never)).toBeUndefined();
+  });
+
+  it('resolves escapes before comparing, as every parser does', () => {
+    expect(findKeyConflict('{"model":"a","mod\\u0065l":"b"}', never)).toEqual({ path: '', key: 'model', kind: 'duplicate' });
+    expect(findKeyConflict('{"a\\\\":1,"a\\\\":2}', never)).toEqual({ path: '', key: 'a\\', kind: 'duplicate' });
+    expect(findKeyConflict('{"a\\\\":1,"a":2}', never)).toBeUndefined();
+  });
+
+  it('folds case only where asked', () => {
+    expect(findKeyConflict('{"model":"a","MODEL":"b"}', topOnly)).toEqual({ path: '', key: 'MODEL', kind: 'case' });
+    expect(findKeyConflict('{"model":"a","MODEL":"b"}', never)).toBeUndefined();
+    expect(findKeyConflict('{"p":{"Name":1,"name":2}}', topOnly)).toBeUndefined();
+    expect(findKeyConflict('{"p":{"Name":1,"name":2}}', (path) => path === 'p')).toEqual({ path: 'p', key: 'name', kind: 'case' });
+  });
+
+  it('agrees with JSON.parse on what the members are: a body without conflicts parses to as many keys as it names', () => {
+    const names = Array.from({ length: 200 }, (_, i) => `k${String(i)}`);
+    const text = `{${names.map((n, i) => `"${n}":${i % 2 === 0 ? `{"${n}":[${String(i)}]}` : `"${n}"`}`).join(',')}}`;
+    expect(findKeyConflict(text, topOnly)).toBeUndefined();
+    expect(Object.keys(JSON.parse(text) as object)).toHaveLength(200);
+  });
+
+  it('scans deep nesting without recursion and long bodies in linear time', () => {
+    const deep = `${'['.repeat(100_000)}{"a":1,"a":2}${']'.repeat(100_000)}`;
+    expect(JSON.parse(deep)).toBeDefined();
+    expect(findKeyConflict(deep, never)?.kind).toBe('duplicate');
+    const strings = `{"input":[${Array.from({ length: 200_000 }, () => '"abc"').join(',')}],"x\\n":1}`;
+    const started = performance.now();
+    expect(findKeyConflict(strings, topOnly)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
