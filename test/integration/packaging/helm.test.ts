@@ -9,7 +9,7 @@ describe('the Helm chart renders', () => {
   const cluster = testCluster();
   const helm = (args: readonly string[]): ReturnType<typeof cluster.helm> => cluster.helm(args);
   const template = async (...sets: string[]): Promise<Rendered[]> =>
-    parseObjects(expectOk(await helm(['template', 'attested-inference-operator', CHART_DIR, '--namespace', NS, '--api-versions', 'monitoring.coreos.com/v1', ...sets.flatMap((s) => ['--set', s])]), 'helm template'));
+    parseObjects(expectOk(await helm(['template', 'attested-inference-operator', CHART_DIR, '--namespace', NS, '--api-versions', 'monitoring.coreos.com/v1', ...sets.flatMap((s) => (s.startsWith('--') ? [s] : ['--set', s]))]), 'helm template'));
 
   it('passes helm lint, also --strict, with no warning', async () => {
     for (const strict of [[], ['--strict']]) {
@@ -27,11 +27,15 @@ describe('the Helm chart renders', () => {
       'ClusterRole//attested-inference-tokenreview',
       'ClusterRoleBinding//attested-inference-operator',
       `ConfigMap/${NS}/attested-inference-operator-dashboard`,
+      `ConfigMap/${NS}/attested-inference-operator-policy`,
+      `ConfigMap/${NS}/attested-inference-policy`,
       `Deployment/${NS}/attested-inference-operator`,
       `PodDisruptionBudget/${NS}/attested-inference-operator`,
       `Role/${NS}/attested-inference-operator-leader-election`,
       `RoleBinding/${NS}/attested-inference-operator-leader-election`,
       `ServiceAccount/${NS}/attested-inference-operator`,
+      'ValidatingAdmissionPolicy//attested-inference-policy',
+      'ValidatingAdmissionPolicyBinding//attested-inference-policy',
     ]);
     const container = operatorContainer(objects);
     expect(container.image).toBe('registry.local/attested-inference-operator:0.1.0');
@@ -45,13 +49,14 @@ describe('the Helm chart renders', () => {
       '--probe-port=8081',
       '--token-review-cluster-role=attested-inference-tokenreview',
       '--api-server-ports=443,6443',
+      '--policy-file=/etc/attested-inference/policy/policy.json',
     ]);
     expect(container.env.map((e) => e.name)).toEqual(['POD_NAME', 'POD_NAMESPACE']);
     expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
     const deployment = find(objects, 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { livenessProbe: unknown; readinessProbe: unknown }[] } } } };
     expect(deployment.spec.replicas).toBe(2);
     expect(deployment.spec.template.spec.containers[0]).toMatchObject({ livenessProbe: { httpGet: { path: '/healthz', port: 'http-metrics' } }, readinessProbe: { httpGet: { path: '/readyz', port: 'http-metrics' } } });
-    const dashboard = find(objects, 'ConfigMap') as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+    const dashboard = find(objects, 'ConfigMap', 'attested-inference-operator-dashboard') as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
     expect(dashboard.metadata.labels.grafana_dashboard).toBe('1');
     expect(JSON.parse(dashboard.data['attested-inference.json'] ?? '{}')).toMatchObject({ uid: 'attested-inference' });
     // No Secret access anywhere unless the webhook is on.
@@ -81,6 +86,57 @@ describe('the Helm chart renders', () => {
     ]));
   });
 
+  it('renders the admin policy: the operator\'s policy file, the admission policy on the main resource only, a binding and params per exception', async () => {
+    const exceptions = JSON.stringify({ 'team-a': { proxyImages: ['registry.example/team-a/proxy@sha256:' + 'c'.repeat(64)], unattestedUpstreamHosts: [] }, 'team-b': { developmentTrust: false } });
+    const objects = await template('allowDevelopmentTrust=true', 'policy.unattestedUpstreamHosts={VLLM.example.:8443}', 'policy.limitsStores={redis://redis.shared:6379/}', 'proxy.image.tag=9.9.9', `--set-json=policy.namespaces=${exceptions}`);
+    const data = (name: string): Record<string, string> => (find(objects, 'ConfigMap', name) as unknown as { data: Record<string, string> }).data;
+    expect(JSON.parse(data('attested-inference-operator-policy')['policy.json'] ?? '')).toEqual({
+      name: 'attested-inference-policy',
+      default: { proxyImages: [], configRepos: ['tinfoilsh/confidential-model-router'], developmentTrust: true, unattestedUpstreamHosts: ['vllm.example:8443'], limitsStores: ['redis://redis.shared:6379'] },
+      namespaces: { 'team-a': { proxyImages: ['registry.example/team-a/proxy@sha256:' + 'c'.repeat(64)], unattestedUpstreamHosts: [] }, 'team-b': { developmentTrust: false } },
+    });
+    expect(data('attested-inference-policy')).toEqual({
+      proxyImages: 'registry.local/attested-inference-proxy:9.9.9', configRepos: 'tinfoilsh/confidential-model-router', developmentTrust: 'true',
+      unattestedUpstreamHosts: 'vllm.example:8443', limitsStores: 'redis://redis.shared:6379',
+    });
+    expect(data('attested-inference-policy-team-a')).toMatchObject({ proxyImages: `registry.local/attested-inference-proxy:9.9.9\nregistry.example/team-a/proxy@sha256:${'c'.repeat(64)}`, unattestedUpstreamHosts: '', developmentTrust: 'true' });
+    expect(data('attested-inference-policy-team-b')).toMatchObject({ developmentTrust: 'false', unattestedUpstreamHosts: 'vllm.example:8443' });
+    const policy = find(objects, 'ValidatingAdmissionPolicy', 'attested-inference-policy') as unknown as { spec: { failurePolicy: string; paramKind: unknown; matchConstraints: { resourceRules: { resources: string[]; operations: string[] }[] } } };
+    expect(policy.spec).toMatchObject({ failurePolicy: 'Fail', paramKind: { apiVersion: 'v1', kind: 'ConfigMap' } });
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([expect.objectContaining({ resources: ['inferenceendpoints'], operations: ['CREATE', 'UPDATE'] })]);
+    const binding = (name: string): { spec: Record<string, unknown> } => find(objects, 'ValidatingAdmissionPolicyBinding', name) as never;
+    expect(binding('attested-inference-policy').spec).toEqual({
+      policyName: 'attested-inference-policy', validationActions: ['Deny'],
+      paramRef: { name: 'attested-inference-policy', namespace: NS, parameterNotFoundAction: 'Deny' },
+      matchResources: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['team-a', 'team-b'] }] } },
+    });
+    expect(binding('attested-inference-policy-team-a').spec).toEqual({
+      policyName: 'attested-inference-policy', validationActions: ['Deny'],
+      paramRef: { name: 'attested-inference-policy-team-a', namespace: NS, parameterNotFoundAction: 'Deny' },
+      matchResources: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a'] }] } },
+    });
+    // The operator reads the policy file at start: a policy change changes the pod template, so it rolls.
+    const hash = (o: readonly Rendered[]): string | undefined => (find(o, 'Deployment') as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations['checksum/policy'];
+    expect(hash(objects)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash(await template())).not.toBe(hash(objects));
+    const deployment = find(objects, 'Deployment') as unknown as { spec: { template: { spec: { volumes: unknown[]; containers: { volumeMounts: unknown[] }[] } } } };
+    expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'policy', configMap: { name: 'attested-inference-operator-policy' } });
+    expect(deployment.spec.template.spec.containers[0]?.volumeMounts).toContainEqual({ name: 'policy', mountPath: '/etc/attested-inference/policy', readOnly: true });
+  });
+
+  it('renders no admission policy with policy.admission=false, and still gives the operator its policy file', async () => {
+    const objects = await template('policy.admission=false');
+    expect(objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy') || o.metadata.name.startsWith('attested-inference-policy'))).toEqual([]);
+    find(objects, 'ConfigMap', 'attested-inference-operator-policy');
+    expect(operatorContainer(objects).args).toContain('--policy-file=/etc/attested-inference/policy/policy.json');
+  });
+
+  it('refuses an exception that allows development trust while the master switch forbids it', async () => {
+    const result = await helm(['template', 'refused', CHART_DIR, '--namespace', NS, '--set', 'policy.namespaces.team-a.developmentTrust=true']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('policy.namespaces.team-a.developmentTrust: true needs allowDevelopmentTrust: true (the master switch)');
+  });
+
   it('refuses bad values at install time, naming the value', async () => {
     const cases: [string, RegExp][] = [
       ['proxy.image.pullPolicy=Sometimes', /\/proxy\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
@@ -92,6 +148,18 @@ describe('the Helm chart renders', () => {
       ['monitoring.prometheusRule.budgetNearlySpent=1', /\/monitoring\/prometheusRule\/budgetNearlySpent': exclusiveMaximum: got 1, want 1/],
       ['allowDevelopmentTrust=yes', /\/allowDevelopmentTrust': got string, want boolean/],
       ['replicas=3', /additional properties 'replicas' not allowed/],
+      ['policy.admission=maybe', /\/policy\/admission': got string, want boolean/],
+      ['policy.proxyImages=registry.example/proxy:1', /\/policy\/proxyImages': got string, want array/],
+      ['policy.proxyImages={registry.example/a proxy}', /\/policy\/proxyImages\/0': 'registry.example\/a proxy' does not match pattern/],
+      ['policy.configRepos={not-a-repo}', /\/policy\/configRepos\/0': 'not-a-repo' does not match pattern/],
+      ['policy.unattestedUpstreamHosts={https://vllm.example}', /\/policy\/unattestedUpstreamHosts\/0': 'https:\/\/vllm.example' does not match pattern/],
+      ['policy.unattestedUpstreamHosts={user@vllm.example}', /\/policy\/unattestedUpstreamHosts\/0': 'user@vllm.example' does not match pattern/],
+      ['policy.limitsStores={redis://user:pass@redis:6379}', /\/policy\/limitsStores\/0': 'redis:\/\/user:pass@redis:6379' does not match pattern/],
+      ['policy.limitsStores={http://redis:6379}', /\/policy\/limitsStores\/0': 'http:\/\/redis:6379' does not match pattern/],
+      ['policy.namespaces.Team_A.proxyImages={x}', /\/policy\/namespaces': additional properties 'Team_A' not allowed/],
+      ['policy.namespaces.team-a.developmentTrust=yes', /\/policy\/namespaces\/team-a\/developmentTrust': got string, want boolean/],
+      ['policy.namespaces.team-a.proxyImage={x}', /\/policy\/namespaces\/team-a': additional properties 'proxyImage' not allowed/],
+      ['policy.hosts={x}', /\/policy': additional properties 'hosts' not allowed/],
     ];
     for (const [set, message] of cases) {
       const result = await helm(['install', 'refused', CHART_DIR, '--namespace', NS, '--dry-run=client', '--set', set]);
