@@ -25,7 +25,11 @@ const HEADER = '# Generated from charts/attested-inference-operator by hack/rend
 const FOLDER_OF: Record<string, string> = {
   ServiceAccount: 'rbac', ClusterRole: 'rbac', ClusterRoleBinding: 'rbac', Role: 'rbac', RoleBinding: 'rbac',
   Deployment: 'manager', PodDisruptionBudget: 'manager', ConfigMap: 'grafana',
+  ValidatingAdmissionPolicy: 'policy', ValidatingAdmissionPolicyBinding: 'policy',
 };
+/** FOLDER_OF_NAME places the objects whose kind does not say where they go: the policy's ConfigMaps. */
+const FOLDER_OF_NAME: Record<string, string> = { 'attested-inference-operator-policy': 'manager', 'attested-inference-policy': 'policy' };
+const folderOf = (m: Manifest): string | undefined => FOLDER_OF_NAME[m.metadata.name] ?? FOLDER_OF[m.kind];
 
 /** renderChart runs `helm template` for the config/ release with extra `--set` (and `--set-json`) values. */
 export async function renderChart(helm: Helm, sets: readonly string[] = [], jsonSets: readonly string[] = []): Promise<Manifest[]> {
@@ -93,8 +97,8 @@ export async function renderedFiles(helm: Helm): Promise<Map<string, string>> {
   files.set(DASHBOARD_FILE, dashboardJson());
   await crdFiles(files);
   const base = await renderChart(helm);
-  for (const folder of ['rbac', 'manager', 'grafana']) addFolder(files, folder, base.filter((m) => FOLDER_OF[m.kind] === folder));
-  const unplaced = base.filter((m) => FOLDER_OF[m.kind] === undefined);
+  for (const folder of ['rbac', 'manager', 'grafana', 'policy']) addFolder(files, folder, base.filter((m) => folderOf(m) === folder));
+  const unplaced = base.filter((m) => folderOf(m) === undefined);
   if (unplaced.length > 0) throw new Error(`no config/ folder for ${unplaced.map(key).join(', ')}`);
   const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'app.kubernetes.io/name': 'attested-inference-operator', 'pod-security.kubernetes.io/enforce': 'restricted' } } };
   files.set('config/default/namespace.yaml', yamlOf(namespace));
@@ -106,7 +110,7 @@ export async function renderedFiles(helm: Helm): Promise<Map<string, string>> {
   addFolder(files, 'prometheus', monitoring, { kind: 'Component' });
   const rule = monitoring.find((m) => m.kind === 'PrometheusRule');
   files.set('config/prometheus/attested-inference.rules.yaml', `${HEADER}# Plain Prometheus rule file (rule_files:), the PrometheusRule's spec; promtool check rules passes.\n${stringify(rule?.spec, { lineWidth: 0 })}`);
-  files.set('config/default/kustomization.yaml', kustomization(['namespace.yaml', '../crd', '../rbac', '../manager', '../grafana'], { namespace: NAMESPACE })
+  files.set('config/default/kustomization.yaml', kustomization(['namespace.yaml', '../crd', '../rbac', '../manager', '../grafana', '../policy'], { namespace: NAMESPACE })
     + '# Optional parts, as in the chart (values webhook.enabled, monitoring.*):\n'
     + '# components:\n#   - ../webhook     # sidecar injector (operator/webhook/)\n#   - ../prometheus  # needs the Prometheus operator CRDs\n');
   return files;

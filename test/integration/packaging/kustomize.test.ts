@@ -7,6 +7,12 @@ import { NAMESPACE, RELEASE, renderChart, renderedFiles, ROOT } from '../../../h
 import { testCluster } from '../cluster.ts';
 import { expectOk, find, ids, operatorContainer, parseObjects, type Rendered } from './chart.ts';
 
+/**
+ * CLUSTER_SCOPED_UNKNOWN_TO_KUSTOMIZE are cluster-scoped kinds kustomize's namespace transformer does
+ * not know, so it gives them the namespace; the API server drops a namespace on a cluster-scoped object.
+ */
+const CLUSTER_SCOPED_UNKNOWN_TO_KUSTOMIZE = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+
 /** comparable drops what only one side can say: Helm's own labels, the Namespace and the CRD kustomize adds. */
 function comparable(objects: readonly Rendered[]): Rendered[] {
   return objects
@@ -15,7 +21,9 @@ function comparable(objects: readonly Rendered[]): Rendered[] {
       const labels = { ...o.metadata.labels };
       delete labels['helm.sh/chart'];
       delete labels['app.kubernetes.io/managed-by'];
-      return { ...o, metadata: { ...o.metadata, labels } };
+      const { namespace, ...rest } = o.metadata;
+      const metadata = CLUSTER_SCOPED_UNKNOWN_TO_KUSTOMIZE.has(o.kind) ? rest : { ...rest, ...(namespace === undefined ? {} : { namespace }) };
+      return { ...o, metadata: { ...metadata, labels } };
     });
 }
 
@@ -62,6 +70,8 @@ describe('the kustomize tree in config/', () => {
     const applied = await kubectl(['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'config', 'default')]);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`deployment.apps/${RELEASE} serverside-applied (server dry run)`);
+    expect(applied.stdout).toContain('validatingadmissionpolicy.admissionregistration.k8s.io/attested-inference-policy serverside-applied (server dry run)');
+    expect(applied.stdout).toContain('validatingadmissionpolicybinding.admissionregistration.k8s.io/attested-inference-policy serverside-applied (server dry run)');
 
     const root = relative(dir, ROOT);
     await writeFile(join(dir, 'kustomization.yaml'), stringify({
