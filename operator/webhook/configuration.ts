@@ -50,7 +50,8 @@ function webhook(name: string, options: WebhookConfigurationOptions, caBundle: s
     admissionReviewVersions: ['v1'],
     timeoutSeconds: 5,
     // Webhooks that run after us may add containers or volumes; IfNeeded calls us again, and the
-    // already-injected check makes that a no-op.
+    // already-injected check makes that a no-op unless they broke the sidecar's isolation
+    // (isolation.ts), which refuses the pod.
     reinvocationPolicy: 'IfNeeded',
   };
 }
