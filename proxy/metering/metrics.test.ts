@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createProxyMetrics, recordUsage, setAttestationInfo, type ProxyMetrics } from './metrics.ts';
+import { createProxyMetrics, modelLabel, OTHER_MODEL, recordUsage, setAttestationInfo, UNKNOWN_MODEL, type ProxyMetrics } from './metrics.ts';
 
 interface Described {
   readonly type: string;
@@ -110,5 +110,27 @@ describe('setAttestationInfo', () => {
     expect(values).toEqual([{ value: 1, labels: { trust: 'Verified', release_digest: 'b'.repeat(64), measurement_fingerprint: 'f2' } }]);
     setAttestationInfo(metrics, undefined);
     expect((await metrics.attestationInfo.get()).values).toEqual([]);
+  });
+});
+
+describe('modelLabel', () => {
+  const vouched = { allowed: [] as string[], priced: { priced: {} } };
+
+  it('keeps allow-listed names with an allow-list, priced names without one, and labels every other name other', () => {
+    expect(modelLabel('priced', vouched)).toBe('priced');
+    expect(modelLabel('chosen-by-a-caller', vouched)).toBe(OTHER_MODEL);
+    expect(modelLabel('toString', vouched)).toBe(OTHER_MODEL);
+    expect(modelLabel('allowed', { ...vouched, allowed: ['allowed'] })).toBe('allowed');
+    expect(modelLabel('priced', { ...vouched, allowed: ['allowed'] })).toBe(OTHER_MODEL);
+    expect(modelLabel(undefined, vouched)).toBe(UNKNOWN_MODEL);
+    expect(modelLabel('', vouched)).toBe(UNKNOWN_MODEL);
+  });
+
+  it('is the rule docs/metrics.md states', () => {
+    const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`every other name is \`${OTHER_MODEL}\``);
+    expect(doc).toContain(`else \`${UNKNOWN_MODEL}\``);
+    expect(doc).toContain('`models.allowed`');
+    expect(doc).toContain('`prices.models`');
   });
 });

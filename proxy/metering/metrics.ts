@@ -107,9 +107,33 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   };
 }
 
+/** OTHER_MODEL labels every model the endpoint does not vouch for; UNKNOWN_MODEL a request without one. */
+export const OTHER_MODEL = 'other';
+export const UNKNOWN_MODEL = 'unknown';
+
+/** VouchedModels are the model names an endpoint's configuration names: its allow-list and its price table. */
+export interface VouchedModels {
+  readonly allowed: readonly string[];
+  readonly priced: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * modelLabel is the `model` label of every metric: callers choose model names (and a lenient
+ * upstream may serve, or echo, any of them), so a name is a label value only when the endpoint's
+ * configuration names it — on the allow-list when there is one, else in the price table — and
+ * every other name is `other`. The label set is thus bounded by the configuration, whatever
+ * callers send.
+ */
+export function modelLabel(model: string | undefined, vouched: VouchedModels): string {
+  if (model === undefined || model === '') return UNKNOWN_MODEL;
+  if (vouched.allowed.length > 0) return vouched.allowed.includes(model) ? model : OTHER_MODEL;
+  return Object.hasOwn(vouched.priced, model) ? model : OTHER_MODEL;
+}
+
 /** UsageRecord is one request's metered usage, with its cost when the model is priced. */
 export interface UsageRecord {
   readonly route: InferenceRoute;
+  /** model is a modelLabel value, never a name as the caller sent it. */
   readonly model: string;
   /** caller is Caller.label; callerNamespace is Caller.namespace, `''` when unknown. */
   readonly caller: string;

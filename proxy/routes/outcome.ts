@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Caller } from '../auth/types.ts';
 import type { ProxyConfig } from '../config/schema.ts';
 import { costMicros, priceFor } from '../metering/cost.ts';
-import { recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
+import { modelLabel, recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
 import type { TokenUsage } from '../metering/types.ts';
 import type { RateLimiter } from '../limits/types.ts';
 import type { RequestMode } from '../upstream/provider.ts';
@@ -30,18 +30,6 @@ export interface OutcomeDeps {
   readonly config: ProxyConfig;
   readonly metrics: ProxyMetrics;
   readonly limiter: RateLimiter;
-}
-
-/**
- * modelLabel keeps the model label bounded: callers choose model names, so a name becomes a label
- * only when the endpoint vouches for it (allow-list or price table) or the upstream served it;
- * anything else is `other`.
- */
-export function modelLabel(config: ProxyConfig, model: string | undefined, status: number): string {
-  if (model === undefined || model === '') return 'unknown';
-  if (config.models.allowed.length > 0) return config.models.allowed.includes(model) ? model : 'other';
-  if (Object.hasOwn(config.prices.models, model) || (status >= 200 && status < 300)) return model;
-  return 'other';
 }
 
 /** callerKey is the key rate limits are kept under. */
@@ -110,7 +98,7 @@ function logFields(o: Outcome, labels: Labels, cost: number | undefined): Record
 /** recordOutcome writes one finished request to metrics, the limiter, the trace span and the log. */
 export async function recordOutcome(o: Outcome, deps: OutcomeDeps, sinks: { span: Span; log: FastifyBaseLogger }): Promise<void> {
   const labels: Labels = {
-    model: modelLabel(deps.config, o.requestedModel ?? o.usage?.model, o.status),
+    model: modelLabel(o.requestedModel ?? o.usage?.model, { allowed: deps.config.models.allowed, priced: deps.config.prices.models }),
     caller: o.caller?.label ?? 'unauthenticated',
     callerNamespace: o.caller?.namespace ?? '',
   };
