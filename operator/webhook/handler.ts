@@ -7,7 +7,7 @@ import { diff } from './json-patch.ts';
 import { FAILABLE_REASONS, reasonMessage, statusAnnotationValue, type ReasonCode } from './reasons.ts';
 import { injectSidecar, markSkipped } from './sidecar.ts';
 
-/** FailureMode says what happens to a pod that asks for a sidecar it cannot have (missing or unready endpoint). */
+/** FailureMode says what happens to a pod that asks for a sidecar it cannot have (missing or unready endpoint) or cannot have safely (isolation.ts). */
 export type FailureMode = 'reject' | 'admit';
 export const FAILURE_MODES: readonly FailureMode[] = ['reject', 'admit'];
 
