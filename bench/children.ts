@@ -142,7 +142,8 @@ export async function startProxy(kind: ProxyKind, upstream: Upstream, dir: strin
   writeFileSync(configFile, JSON.stringify(proxyConfig(kind, upstream, { api, admin }, apiKeyFile)));
   const log = openSync(join(dir, `proxy-${kind}-${api}.log`), 'a');
   const started = performance.now();
-  const child = fork(PROXY_MAIN, ['--config', configFile], { execArgv: [...nodeFlags, '--import', PROBE], stdio: ['ignore', log, log, 'ipc'] });
+  // Development trust (the simulator's key) needs the proxy's explicit opt-in (proxy/config/load.ts).
+  const child = fork(PROXY_MAIN, ['--config', configFile], { execArgv: [...nodeFlags, '--import', PROBE], stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, AIO_ALLOW_DEVELOPMENT_TRUST: 'true' } });
   closeSync(log);
   const apiUrl = `http://127.0.0.1:${api}`;
   const adminUrl = `http://127.0.0.1:${admin}`;

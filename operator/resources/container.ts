@@ -2,7 +2,7 @@ import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-no
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { LIMITS_STORE_PATHS, limitsStoreVolume } from './limits-config.ts';
 import { childNames, endpointName } from './names.ts';
-import { PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
+import { developmentTrustEnv, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
 
 /** ProxyImage is the image the proxy runs from and how kubelet gets it. */
 export interface ProxyImage {
@@ -59,7 +59,8 @@ function proxyMounts(volumes: readonly V1Volume[]): V1VolumeMount[] {
  * filesystem, no capabilities; probes on the admin port. preStop sleeps a few seconds so Service
  * endpoints drop the pod before it stops accepting (the proxy then drains in-flight streams).
  */
-export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, volumes: readonly V1Volume[]): V1Container {
+export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, volumes: readonly V1Volume[], trust: { readonly allowDevelopmentTrust?: boolean } = {}): V1Container {
+  const env = developmentTrustEnv(endpoint, trust.allowDevelopmentTrust);
   const probe = (path: string, periodSeconds: number, failureThreshold: number): V1Container['readinessProbe'] => ({
     httpGet: { path, port: 'admin' },
     periodSeconds,
@@ -71,6 +72,7 @@ export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, v
     image: endpoint.spec.proxy.image ?? image.image,
     imagePullPolicy: image.pullPolicy,
     args: ['--config', PROXY_PATHS.configFile],
+    ...(env.length > 0 ? { env } : {}),
     ports: [
       { name: 'http', containerPort: PROXY_PORTS.api, protocol: 'TCP' },
       { name: 'admin', containerPort: PROXY_PORTS.admin, protocol: 'TCP' },

@@ -11,12 +11,14 @@ export interface DeploymentInputs {
   readonly configHash: string;
   /** releaseDigest is the attested release the pods were started for (Follow policy): a change rolls them. */
   readonly releaseDigest?: string;
+  /** allowDevelopmentTrust must be set for a Development-trust endpoint (operator/resources/proxy-config.ts requireTrustAllowed). */
+  readonly allowDevelopmentTrust?: boolean;
 }
 
 /** TERMINATION_GRACE_SECONDS covers the preStop sleep plus the proxy's own drain (25 s). */
 const TERMINATION_GRACE_SECONDS = 40;
 
-function podSpec(endpoint: InferenceEndpoint, image: ProxyImage): V1PodSpec {
+function podSpec(endpoint: InferenceEndpoint, image: ProxyImage, allowDevelopmentTrust: boolean | undefined): V1PodSpec {
   const overrides = endpoint.spec.proxy.podTemplate ?? {};
   const volumes = proxyVolumes(endpoint);
   return {
@@ -26,7 +28,7 @@ function podSpec(endpoint: InferenceEndpoint, image: ProxyImage): V1PodSpec {
     enableServiceLinks: false,
     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [proxyContainer(endpoint, image, volumes)],
+    containers: [proxyContainer(endpoint, image, volumes, { ...(allowDevelopmentTrust === undefined ? {} : { allowDevelopmentTrust }) })],
     volumes,
     ...(overrides.nodeSelector ? { nodeSelector: { ...overrides.nodeSelector } } : {}),
     ...(overrides.tolerations ? { tolerations: overrides.tolerations.map((t) => ({ ...t })) } : {}),
@@ -65,7 +67,7 @@ export function deploymentFor(endpoint: InferenceEndpoint, inputs: DeploymentInp
             ...(inputs.releaseDigest ? { [ANNOTATION_RELEASE_DIGEST]: inputs.releaseDigest } : {}),
           },
         },
-        spec: podSpec(endpoint, inputs.image),
+        spec: podSpec(endpoint, inputs.image, inputs.allowDevelopmentTrust),
       },
     },
   };

@@ -19,6 +19,12 @@ export interface DesiredOptions {
   readonly releaseDigest?: string;
   /** serviceMonitor: the cluster serves the ServiceMonitor CRD (Prometheus operator), so one is created. */
   readonly serviceMonitor?: boolean;
+  /**
+   * allowDevelopmentTrust says development trust is allowed for this endpoint (the operator's flag
+   * and the admin policy, operator/policy/); without it a Development-trust endpoint cannot be
+   * rendered at all (the renderers throw).
+   */
+  readonly allowDevelopmentTrust?: boolean;
 }
 
 /** DesiredChildren is every object an endpoint should own, in apply order. */
@@ -32,7 +38,8 @@ export interface DesiredChildren {
  * so the reconciler's only I/O is reading what exists and applying what differs.
  */
 export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOptions): DesiredChildren {
-  const configYaml = proxyConfigYaml(endpoint, { listenHost: '0.0.0.0' });
+  const trust = options.allowDevelopmentTrust === true ? { allowDevelopmentTrust: true } : {};
+  const configYaml = proxyConfigYaml(endpoint, { listenHost: '0.0.0.0', ...trust });
   const configHash = contentHash(configYaml);
   const serviceAccountAuth = endpoint.spec.callers.auth === 'serviceaccount';
   const objects: KubernetesObject[] = [
@@ -40,8 +47,8 @@ export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOpt
     ...(serviceAccountAuth ? [tokenReviewBindingFor(endpoint, options.tokenReviewClusterRole)] : []),
     configMapFor(endpoint, configYaml),
     // The injected sidecars' configuration (operator/webhook/): API on loopback only, ports clear of the app's.
-    configMapFor(endpoint, sidecarConfigYaml(endpoint), childNames(endpointName(endpoint)).sidecarConfigMap),
-    deploymentFor(endpoint, { image: options.image, configHash, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}) }),
+    configMapFor(endpoint, sidecarConfigYaml(endpoint, trust), childNames(endpointName(endpoint)).sidecarConfigMap),
+    deploymentFor(endpoint, { image: options.image, configHash, ...trust, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}) }),
     serviceFor(endpoint),
     podDisruptionBudgetFor(endpoint),
     networkPolicyFor(endpoint, { apiServerPorts: serviceAccountAuth ? options.apiServerPorts : [] }),
@@ -51,6 +58,6 @@ export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOpt
 }
 
 /** sidecarConfigYaml is the configuration an injected sidecar mounts: loopback API, sidecar ports. */
-export function sidecarConfigYaml(endpoint: InferenceEndpoint): string {
-  return proxyConfigYaml(endpoint, { listenHost: '127.0.0.1', ports: SIDECAR_PORTS, loopbackCallers: true });
+export function sidecarConfigYaml(endpoint: InferenceEndpoint, trust: { readonly allowDevelopmentTrust?: boolean } = {}): string {
+  return proxyConfigYaml(endpoint, { listenHost: '127.0.0.1', ports: SIDECAR_PORTS, loopbackCallers: true, ...trust });
 }

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { ALLOW_DEVELOPMENT_TRUST_ENV } from '../../proxy/config/load.ts';
 import { CONFIG_API_VERSION } from '../../proxy/config/schema.ts';
 import { durationSeconds, priceMicros, upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint, JwtCallersSpec, ModelPrice } from '../api/v1alpha1/types.ts';
@@ -43,6 +44,25 @@ export interface ProxyConfigOptions {
    * pod's own containers reach it and the pod's network namespace is the boundary.
    */
   readonly loopbackCallers?: boolean;
+  /** allowDevelopmentTrust must be set to render `trust: Development`: the caller checked the flag and the admin policy. */
+  readonly allowDevelopmentTrust?: boolean;
+}
+
+/**
+ * requireTrustAllowed throws unless the endpoint's trust may be rendered: a development-trust
+ * proxy trusts whatever key the tenant names, so no renderer produces one unless told explicitly
+ * that development trust is allowed for the endpoint (defense in depth behind the reconciler's and
+ * the webhook's policy check).
+ */
+export function requireTrustAllowed(endpoint: InferenceEndpoint, allowDevelopmentTrust: boolean | undefined): void {
+  if (endpoint.spec.attestation.trust !== 'Development' || allowDevelopmentTrust === true) return;
+  throw new Error(`refusing to render endpoint ${endpointNamespace(endpoint)}/${endpointName(endpoint)}: spec.attestation.trust is Development, which is not allowed for it`);
+}
+
+/** developmentTrustEnv is the proxy's opt-in to development trust (proxy/config/load.ts), for an endpoint allowed to use it. */
+export function developmentTrustEnv(endpoint: InferenceEndpoint, allowDevelopmentTrust: boolean | undefined): { name: string; value: string }[] {
+  requireTrustAllowed(endpoint, allowDevelopmentTrust);
+  return endpoint.spec.attestation.trust === 'Development' ? [{ name: ALLOW_DEVELOPMENT_TRUST_ENV, value: 'true' }] : [];
 }
 
 function micros(price: ModelPrice): { inputPerMillion: number; cachedInputPerMillion?: number; outputPerMillion: number } {
@@ -91,6 +111,7 @@ function callerAuth(endpoint: InferenceEndpoint, options: ProxyConfigOptions): R
  * again at start, and a test loads every rendering through it.
  */
 export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfigOptions): Record<string, unknown> {
+  requireTrustAllowed(endpoint, options.allowDevelopmentTrust);
   const { spec } = endpoint;
   const a = spec.attestation;
   const prices = spec.prices;

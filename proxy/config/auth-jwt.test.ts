@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { configProblems, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
+import { configProblems, DEVELOPMENT_TRUST_ENV, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
 import { parseConfig } from './load.ts';
 
 const minimal = MINIMAL_PROXY_CONFIG;
 const jwt = { jwksUrl: 'https://issuer.example.com/.well-known/jwks.json', issuer: 'https://issuer.example.com', audiences: ['inference'] };
 
-function problemsOf(auth: object, extra: object = {}): string[] {
-  return configProblems({ ...minimal, ...extra, auth });
+function problemsOf(auth: object, extra: object = {}, env: object = {}): string[] {
+  return configProblems({ ...minimal, ...extra, auth }, env);
 }
 
 describe('auth.jwt configuration', () => {
@@ -42,7 +42,7 @@ describe('auth.jwt configuration', () => {
   it('requires https for the key set unless attestation.trust is Development', () => {
     const http = { ...jwt, jwksUrl: 'http://127.0.0.1:8000/jwks.json' };
     expect(problemsOf({ mode: 'jwt', jwt: http })).toEqual(['auth.jwt.jwksUrl must be an https URL (plain http is allowed only with attestation.trust Development)']);
-    expect(problemsOf({ mode: 'jwt', jwt: http }, { attestation: { trust: 'Development', developmentPublicKey: 'k' } })).toEqual([]);
+    expect(problemsOf({ mode: 'jwt', jwt: http }, { attestation: { trust: 'Development', developmentPublicKey: 'k' } }, DEVELOPMENT_TRUST_ENV)).toEqual([]);
   });
 
   it('requires allowedCallers for the allow-list label, and ties the refetch cooldown to the cache lifetime', () => {

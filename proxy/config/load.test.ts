@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, proxyEnvironment } from './load.ts';
-import { configProblems, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
+import { configProblems, DEVELOPMENT_TRUST_ENV, MINIMAL_PROXY_CONFIG } from '../../test/harness/config-problems.ts';
 import { CONFIG_API_VERSION } from './schema.ts';
 
 const minimal = MINIMAL_PROXY_CONFIG;
@@ -42,10 +42,10 @@ describe('proxy configuration', () => {
     expect(problemsOf({ ...minimal, attestation: { developmentPublicKey: 'k' } })).toEqual([
       'attestation.developmentPublicKey is only allowed when attestation.trust is Development',
     ]);
-    expect(problemsOf({ ...minimal, attestation: { trust: 'Development' } })).toEqual([
+    expect(problemsOf({ ...minimal, attestation: { trust: 'Development' } }, DEVELOPMENT_TRUST_ENV)).toEqual([
       'attestation.developmentPublicKey is required when attestation.trust is Development',
     ]);
-    expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'http://127.0.0.1:1' }, attestation: { trust: 'Development', developmentPublicKey: 'k', bundleUrl: 'http://127.0.0.1:1' } })).toEqual([]);
+    expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', upstreamUrl: 'http://127.0.0.1:1' }, attestation: { trust: 'Development', developmentPublicKey: 'k', bundleUrl: 'http://127.0.0.1:1' } }, DEVELOPMENT_TRUST_ENV)).toEqual([]);
     // a bundle proves itself, so a loopback mirror may serve it over http even in Verified mode
     expect(problemsOf({ ...minimal, attestation: { bundleUrl: 'http://127.0.0.1:8000' } })).toEqual([]);
     expect(problemsOf({ ...minimal, attestation: { bundleUrl: 'http://mirror.example.com' } })).toEqual([

@@ -16,6 +16,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * ALLOW_DEVELOPMENT_TRUST_ENV is the proxy's opt-in to `attestation.trust: Development`. Only the
+ * operator sets it, on the container of an endpoint its flag and the admin policy allow development
+ * trust for (operator/resources/container.ts); the quickstart and the test harnesses set it for the
+ * enclave simulator. A configuration alone, which a tenant may shape, never turns it on.
+ */
+export const ALLOW_DEVELOPMENT_TRUST_ENV = 'AIO_ALLOW_DEVELOPMENT_TRUST';
+
 /** Environment variables the proxy reads, here and nowhere else. */
 export interface ProxyEnvironment {
   /** PROXY_CONFIG_FILE: where the configuration file is (JSON or YAML). */
@@ -27,11 +35,13 @@ export interface ProxyEnvironment {
   /** OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER: whether to start tracing (the SDK reads the rest). */
   readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   readonly OTEL_TRACES_EXPORTER?: string;
+  /** AIO_ALLOW_DEVELOPMENT_TRUST=true allows attestation.trust Development (ALLOW_DEVELOPMENT_TRUST_ENV). */
+  readonly AIO_ALLOW_DEVELOPMENT_TRUST?: string;
 }
 
 /** proxyEnvironment picks the variables the proxy reads from a process environment. */
 export function proxyEnvironment(env: NodeJS.ProcessEnv): ProxyEnvironment {
-  const names = ['PROXY_CONFIG_FILE', 'PROXY_LISTEN_PORT', 'PROXY_ADMIN_PORT', 'PROXY_LOG_LEVEL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_EXPORTER'] as const;
+  const names = ['PROXY_CONFIG_FILE', 'PROXY_LISTEN_PORT', 'PROXY_ADMIN_PORT', 'PROXY_LOG_LEVEL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_EXPORTER', ALLOW_DEVELOPMENT_TRUST_ENV] as const;
   return Object.fromEntries(names.flatMap((n) => (env[n] === undefined ? [] : [[n, env[n]]])));
 }
 
@@ -56,9 +66,13 @@ function schemaProblems(value: unknown): string[] {
     });
 }
 
-function attestationProblems(c: ProxyConfig): string[] {
+function attestationProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
   const problems: string[] = [];
   const development = c.attestation.trust === 'Development';
+  if (development && env.AIO_ALLOW_DEVELOPMENT_TRUST !== 'true') {
+    // Development trust trusts whatever key the configuration names and allows plain http: never on the configuration's word alone.
+    problems.push(`attestation.trust Development needs the explicit opt-in ${ALLOW_DEVELOPMENT_TRUST_ENV}=true in the proxy's environment (the operator sets it only where development trust is allowed)`);
+  }
   if (development && c.attestation.developmentPublicKey === undefined) {
     problems.push('attestation.developmentPublicKey is required when attestation.trust is Development');
   }
@@ -110,8 +124,8 @@ function urlProblems(c: ProxyConfig): string[] {
 }
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
-function semanticProblems(c: ProxyConfig): string[] {
-  const problems = [...attestationProblems(c), ...providerProblems(c), ...urlProblems(c), ...shutdownProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
+function semanticProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
+  const problems = [...attestationProblems(c, env), ...providerProblems(c), ...urlProblems(c), ...shutdownProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }
@@ -159,7 +173,7 @@ export function parseConfig(raw: unknown, env: ProxyEnvironment = {}): ProxyConf
   const problems = schemaProblems(value);
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withTinfoilUpstream(value as ProxyConfig);
-  const semantic = semanticProblems(config);
+  const semantic = semanticProblems(config, env);
   if (semantic.length > 0) throw new ConfigError(semantic);
   return deepFreeze(config);
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { childNames } from '../../operator/resources/names.ts';
 import { CONFIG_FILE_KEY } from '../../operator/resources/proxy-config.ts';
@@ -41,7 +41,10 @@ export async function runEndpointLocally(kc: KubeConfig, namespace: string, endp
   config.admin = { host: '127.0.0.1', port: adminPort };
   await writeFile(join(dir, 'api-key'), key, { mode: 0o600 });
   await writeFile(join(dir, 'proxy.yaml'), stringify(config));
-  const proc = startProcess(`proxy ${namespace}/${endpoint}`, process.execPath, [PROXY_MAIN, '--config', join(dir, 'proxy.yaml')], join(dir, 'proxy.log'));
+  // The container's environment as the operator rendered it (the development-trust opt-in among it).
+  const deployment = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace, name: names.deployment });
+  const env = (deployment.spec?.template.spec?.containers.find((c) => c.name === 'proxy')?.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`);
+  const proc = startProcess(`proxy ${namespace}/${endpoint}`, 'env', [...env, process.execPath, PROXY_MAIN, '--config', join(dir, 'proxy.yaml')], join(dir, 'proxy.log'));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;
   await waitFor('the local proxy to be ready', async () => (await fetch(`${adminUrl}/readyz`)).ok, { timeoutMs: 30_000, process: proc, intervalMs: 100 });
   return {

@@ -30,7 +30,8 @@ export async function startProxyProcess(name: string, config: Record<string, unk
   const provider = { apiKeyFile, ...(config.provider as Record<string, unknown> | undefined) };
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, stringify({ ...config, provider, listen: { host: '127.0.0.1', port: apiPort }, admin: { host: '127.0.0.1', port: adminPort } }));
-  const child = startProcess(name, process.execPath, [MAIN, '--config', file], join(dir, `${name}.log`));
+  // The test proxies trust the enclave simulator: development trust, opted into as the operator does (proxy/config/load.ts).
+  const child = startProcess(name, 'env', ['AIO_ALLOW_DEVELOPMENT_TRUST=true', process.execPath, MAIN, '--config', file], join(dir, `${name}.log`));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;
   const status = async (): Promise<Record<string, unknown>> => (await (await fetch(`${adminUrl}/admin/status`)).json()) as Record<string, unknown>;
   await waitFor(`${name} to be ready`, async () => (await fetch(`${adminUrl}/readyz`)).ok, { timeoutMs: 30_000, process: child });

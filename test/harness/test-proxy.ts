@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../proxy/config/load.ts';
+import { DEVELOPMENT_TRUST_ENV } from './config-problems.ts';
 import { CONFIG_API_VERSION, type ProxyConfig } from '../../proxy/config/schema.ts';
 import { createRuntime, type Runtime } from '../../proxy/runtime.ts';
 import { startProxy, type RunningProxy } from '../../proxy/server.ts';
@@ -52,7 +53,7 @@ export async function startTestProxy(raw: Record<string, unknown>, options: { ap
     provider: { apiKeyFile, ...rawProvider },
     listen: { host: '127.0.0.1', port: apiPort },
     admin: { host: '127.0.0.1', port: adminPort },
-  });
+  }, DEVELOPMENT_TRUST_ENV); // the test proxies trust the enclave simulator
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, callback): void {

@@ -30,7 +30,7 @@ describe('the proxy as a process', () => {
     await writeFile(join(dir, 'api-key'), 'sk-first-key');
     const config = simulatorConfig(simulator, { provider: { apiKeyFile: join(dir, 'api-key') }, listen: { host: '127.0.0.1', port: apiPort }, admin: { host: '127.0.0.1', port: adminPort } });
     await writeFile(join(dir, 'proxy.yaml'), stringify(config));
-    child = spawn(process.execPath, [MAIN, '--config', join(dir, 'proxy.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [MAIN, '--config', join(dir, 'proxy.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AIO_ALLOW_DEVELOPMENT_TRUST: 'true' } });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     await waitFor('the proxy to be ready', async () => (await fetch(`${adminUrl}/readyz`)).ok, { timeoutMs: 20_000, intervalMs: 100 });
@@ -39,6 +39,16 @@ describe('the proxy as a process', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
     await simulator.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start a development-trust configuration without the explicit opt-in, naming it', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AIO_ALLOW_DEVELOPMENT_TRUST'));
+    const refused = spawn(process.execPath, [MAIN, '--config', join(dir, 'proxy.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let text = '';
+    refused.stderr.on('data', (c: Buffer) => (text += c.toString()));
+    const [code] = (await once(refused, 'exit')) as [number];
+    expect(code).toBe(1);
+    expect(text).toContain('attestation.trust Development needs the explicit opt-in AIO_ALLOW_DEVELOPMENT_TRUST=true');
   });
 
   it('picks up a rotated provider key without a restart and without failing a request', async () => {
