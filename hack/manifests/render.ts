@@ -24,7 +24,7 @@ const HEADER = '# Generated from charts/attested-inference-operator by hack/rend
 
 const FOLDER_OF: Record<string, string> = {
   ServiceAccount: 'rbac', ClusterRole: 'rbac', ClusterRoleBinding: 'rbac', Role: 'rbac', RoleBinding: 'rbac',
-  Deployment: 'manager', PodDisruptionBudget: 'manager', ConfigMap: 'grafana',
+  Deployment: 'manager', PodDisruptionBudget: 'manager', NetworkPolicy: 'manager', ConfigMap: 'grafana',
   ValidatingAdmissionPolicy: 'policy', ValidatingAdmissionPolicyBinding: 'policy',
 };
 /** FOLDER_OF_NAME places the objects whose kind does not say where they go: the policy's ConfigMaps. */

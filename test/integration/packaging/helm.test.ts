@@ -30,6 +30,7 @@ describe('the Helm chart renders', () => {
       `ConfigMap/${NS}/attested-inference-operator-policy`,
       `ConfigMap/${NS}/attested-inference-policy`,
       `Deployment/${NS}/attested-inference-operator`,
+      `NetworkPolicy/${NS}/attested-inference-operator`,
       `PodDisruptionBudget/${NS}/attested-inference-operator`,
       `Role/${NS}/attested-inference-operator-leader-election`,
       `RoleBinding/${NS}/attested-inference-operator-leader-election`,
