@@ -18,9 +18,15 @@ export function limitsSecret(namespace: string): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: LIMITS_SECRET, namespace }, data: { password: Buffer.from(LIMITS_PASSWORD).toString('base64') } };
 }
 
+/** BUDGET_NAMESPACE is the budgets scenario's namespace, the one the admin policy lets name its Redis. */
+export const BUDGET_NAMESPACE = 'aio-e2e-budget';
+/** BUDGET_LIMITS_STORE is the budgets scenario's Redis, allowed by the policy in BUDGET_NAMESPACE only. */
+export const BUDGET_LIMITS_STORE = `redis://redis.${BUDGET_NAMESPACE}.svc:6379`;
+
 /**
- * helmInstall installs the chart with the suite's images, development trust, the webhook on, and
- * the limits store's password for the operator (a Secret made first in the release namespace).
+ * helmInstall installs the chart with the suite's images, development trust, the webhook on, the
+ * limits store's password for the operator (a Secret made first in the release namespace), and an
+ * admin policy exception letting the budgets scenario's namespace name its Redis (docs/policy.md).
  */
 export async function helmInstall(k: E2e): Promise<string> {
   await k.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } }, limitsSecret(RELEASE_NAMESPACE)]);
@@ -32,6 +38,7 @@ export async function helmInstall(k: E2e): Promise<string> {
     '--set', `proxy.image.repository=${proxyRepo}`, '--set', `proxy.image.tag=${proxyTag}`, '--set', `proxy.image.pullPolicy=${k.images.pullPolicy}`,
     '--set', 'allowDevelopmentTrust=true', '--set', 'webhook.enabled=true', '--set', 'replicaCount=2',
     '--set', `limitsStore.passwordSecret.name=${LIMITS_SECRET}`,
+    '--set-json', `policy.namespaces=${JSON.stringify({ [BUDGET_NAMESPACE]: { limitsStores: [BUDGET_LIMITS_STORE] } })}`,
   ]);
   if (result.code !== 0) throw new Error(`helm install failed: ${result.stderr || result.stdout}`);
   return result.stdout;

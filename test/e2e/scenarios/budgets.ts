@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { endpointManifest, getEndpoint, namespaceWithKey, waitReady, PRICES } from '../harness/endpoints.ts';
-import { LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
+import { BUDGET_LIMITS_STORE, BUDGET_NAMESPACE, LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
 import { eventually, podsOf, type E2e } from '../harness/kube.ts';
 import { clientChat, deployment, idlePod, type ClientAnswer } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
 
-const NS = 'aio-e2e-budget';
+const NS = BUDGET_NAMESPACE;
 const ENDPOINT = 'metered';
 /** BUDGET is the namespace's daily budget: 0.0003 USD, i.e. 300 micro-USD, a dozen completions. */
 const BUDGET = '0.0003';
@@ -62,7 +62,7 @@ export function budgetsScenario(world: World): void {
       await deployRedis(k);
       const manifest = endpointManifest(ENDPOINT, NS, world.publicKeyPem) as { spec: Record<string, unknown> };
       manifest.spec.budgets = { namespace: { daily: BUDGET } };
-      manifest.spec.limitsStore = { redis: { url: `redis://redis.${NS}.svc:6379`, passwordSecretRef: { name: LIMITS_SECRET }, failurePolicy: 'FailClosed' } };
+      manifest.spec.limitsStore = { redis: { url: BUDGET_LIMITS_STORE, passwordSecretRef: { name: LIMITS_SECRET }, failurePolicy: 'FailClosed' } };
       await k.apply([manifest]);
       await waitReady(k, NS, ENDPOINT);
       expect(await podsOf(k, NS, `app.kubernetes.io/instance=${ENDPOINT}`)).toHaveLength(2);

@@ -30,7 +30,7 @@ describe('helm install, upgrade and uninstall on the local control plane', () =>
   const leftovers = async (): Promise<string[]> => {
     const kinds = 'deployments,replicasets,pods,services,serviceaccounts,configmaps,secrets,roles,rolebindings,poddisruptionbudgets,leases';
     const namespaced = await kubectl(['get', kinds, '-n', NS, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
-    const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
+    const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
     const named = await kubectl(['get', `clusterrole/${TOKEN_REVIEW}`, 'mutatingwebhookconfiguration/attested-inference-sidecar-injector', 'secret/attested-inference-webhook-tls', '-n', NS, '-o', 'name', '--ignore-not-found']);
     return [namespaced, clusterWide, named].flatMap((r) => expectOk(r, 'kubectl get').split('\n').filter(Boolean));
   };
@@ -51,6 +51,9 @@ describe('helm install, upgrade and uninstall on the local control plane', () =>
     const pods = parseObjects(expectOk(await kubectl(['get', 'pods', '-n', NS, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'yaml']), 'kubectl get pods'))[0] as unknown as { items: { spec: { containers: { imagePullPolicy: string }[] } }[] };
     expect(pods.items.map((p) => p.spec.containers[0]?.imagePullPolicy)).toEqual(['Never', 'Never']);
     expect(expectOk(await kubectl(['get', 'crd', CRD_NAME, '-o', 'name']), 'kubectl get crd').trim()).toBe(`customresourcedefinition.apiextensions.k8s.io/${CRD_NAME}`);
+    // The admin policy is installed with the release: the API server enforces it, the operator reads its file.
+    expect(expectOk(await kubectl(['get', 'validatingadmissionpolicybinding', 'attested-inference-policy', '-o', 'jsonpath={.spec.paramRef.namespace}']), 'kubectl get binding')).toBe(NS);
+    expect(expectOk(await kubectl(['get', 'configmap', 'attested-inference-operator-policy', '-n', NS, '-o', 'name']), 'kubectl get policy file')).toBe('configmap/attested-inference-operator-policy\n');
   });
 
   it('gives the operator exactly its rights: endpoints, children, one ClusterRole to bind, its Lease, no Secrets', async () => {
