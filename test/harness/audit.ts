@@ -51,8 +51,8 @@ export interface AuditEvent {
 
 /** readAuditEvents parses the audit log (one JSON Event a line); a missing log is no events. */
 export async function readAuditEvents(logFile: string): Promise<AuditEvent[]> {
-  const text = await readFile(logFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
+  const text = await readFile(logFile, 'utf8').catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw error;
   });
   return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as AuditEvent);
