@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, KIND } from '../../../operator/api/v1alpha1/types.ts';
+import { API_VERSION, KIND, type InferenceEndpoint } from '../../../operator/api/v1alpha1/types.ts';
+import { policyViolations } from '../../../operator/policy/admin-policy.ts';
+import { parsePolicy } from '../../../operator/policy/load.ts';
 import type { CommandResult } from '../../harness/commands.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { testCluster } from '../cluster.ts';
 import { installCrd } from '../operator/support.ts';
 import type { Spec } from '../operator/crd-cases.ts';
-import { EXCEPTION_CASES, policyValues, TENANT_CASES, tinfoil, type AdmissionCase } from './admission-cases.ts';
+import { EXCEPTION_CASES, OWN_PROXY, policyValues, TENANT_CASES, tinfoil, type AdmissionCase } from './admission-cases.ts';
 import { CHART_DIR, expectOk, parseObjects, type Rendered } from './chart.ts';
 
 const suffix = randomBytes(3).toString('hex');
@@ -30,6 +32,15 @@ const tenantRole = (namespace: string): string => stringify({
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'endpoint-writer' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: TENANT }],
 });
+
+/**
+ * asStored is `spec` with the CRD's defaults of the fields the policy reads (attestation, proxy),
+ * as the operator sees an endpoint the API server stored.
+ */
+const asStored = (namespace: string, spec: Spec): InferenceEndpoint => ({
+  apiVersion: API_VERSION, kind: KIND, metadata: { name: 'case', namespace },
+  spec: { ...spec, attestation: { trust: 'Verified', configRepo: 'tinfoilsh/confidential-model-router', ...(spec.attestation as object | undefined) }, proxy: { logLevel: 'info', ...(spec.proxy as object | undefined) } },
+}) as unknown as InferenceEndpoint;
 
 const endpoint = (name: string, spec: Spec): string => JSON.stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec });
 
@@ -118,6 +129,17 @@ describe('the chart\'s admission policy refuses what only the admin may decide, 
       await expectAnswer(EXCEPTION_NS, c);
     });
   }
+
+  it('the operator, reading the policy file of the same render, decides every case as the API server does', () => {
+    const file = rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'attested-inference-operator-policy') as { data?: Record<string, string> } | undefined;
+    const policy = parsePolicy(JSON.parse(file?.data?.['policy.json'] ?? 'null'), false);
+    const cases = [...TENANT_CASES.map((c) => [TENANT_NS, c] as const), ...EXCEPTION_CASES.map((c) => [EXCEPTION_NS, c] as const)];
+    for (const [namespace, c] of cases) {
+      const violations = policyViolations(asStored(namespace, c.spec), policy, { proxyImage: OWN_PROXY, allowDevelopmentTrust: false });
+      if (c.refused === undefined) expect(violations, c.title).toEqual([]);
+      else expect(violations[0]?.message, c.title).toMatch(c.refused);
+    }
+  });
 
   it('refuses an UPDATE that turns a compliant endpoint into a forbidden one, patch or replace', async () => {
     expectOk(await submit(TENANT_NS, tinfoil({})), 'create a compliant endpoint');
