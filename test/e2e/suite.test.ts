@@ -1,7 +1,7 @@
 // The end-to-end suite on a real cluster (kind built offline by default; see README.md here).
 // Scenarios run in order and build on each other: install, an endpoint, sidecars, a release
-// change, key rotation, fail closed, failover, uninstall. A failed scenario keeps its logs in a
-// folder its failure message names.
+// change, key rotation, fail closed, failover, budgets, the admin policy, uninstall. A failed
+// scenario keeps its logs in a folder its failure message names.
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { imagePullEvents } from './harness/endpoints.ts';
 import { e2e } from './harness/kube.ts';
 import { deploySimulator, stopOpenLoops } from './harness/world.ts';
 import type { World } from './harness/world-state.ts';
+import { adminPolicyScenario } from './scenarios/admin-policy.ts';
 import { attestationScenario } from './scenarios/attestation.ts';
 import { budgetsScenario } from './scenarios/budgets.ts';
 import { endpointScenario } from './scenarios/endpoint.ts';
@@ -46,6 +47,7 @@ describe('attested-inference-operator end to end', () => {
   failClosedScenario(world);
   failoverScenario(world);
   budgetsScenario(world);
+  adminPolicyScenario(world);
 
   describe('no image is ever pulled', () => {
     it('has no Pod event about pulling an image', async () => {
