@@ -3,7 +3,7 @@ import { eventually } from '../harness/kube.ts';
 import { RELEASE, RELEASE_NAMESPACE } from '../harness/world.ts';
 import { APP_NS, CHAT, type World } from '../harness/world-state.ts';
 
-const CLUSTER_KINDS = 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations';
+const CLUSTER_KINDS = 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings';
 
 /** Scenario 9: helm uninstall leaves only what docs/helm.md says it keeps. */
 export function uninstallScenario(world: World): void {
