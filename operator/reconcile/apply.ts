@@ -1,6 +1,11 @@
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { contentHash } from '../resources/hash.ts';
+import { claimFor, controlledBy, type Claim } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
+
+/** Plan is what the reconciler does with one desired child: leave it (as written), or what its Claim allows. */
+export type Plan = { readonly decision: 'Skip' } | Claim;
 
 interface AppliedRecord {
   readonly hash: string;
@@ -15,7 +20,8 @@ interface AppliedRecord {
  * resourceVersion and generation the API server gave back. A child whose desired content is
  * unchanged and that is still as written is not applied again: at steady state the operator
  * writes nothing. Any other change (someone edited the child, or the desired state moved) gets a
- * server-side apply, which also puts back fields another manager changed (drift correction).
+ * server-side apply, which also puts back fields another manager changed (drift correction), but
+ * only on an object the endpoint controls (docs/adr/0010-no-adoption.md).
  */
 export class AppliedRecords {
   readonly #records = new Map<string, AppliedRecord>();
@@ -24,21 +30,34 @@ export class AppliedRecords {
     return `${object.apiVersion ?? ''}/${object.kind ?? ''}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
   }
 
-  /** applyIfChanged applies `object` unless it is known to be in place; it returns the stored object when it wrote. */
-  async applyIfChanged(port: ClusterPort, object: KubernetesObject): Promise<KubernetesObject | undefined> {
-    const id = AppliedRecords.id(object);
-    const hash = contentHash(object);
-    const record = this.#records.get(id);
-    if (record?.hash === hash) {
-      const live = await port.liveMetadata(object);
-      if (live !== undefined && stillAsWritten(record, live, object.metadata ?? {})) {
-        record.resourceVersion = live.resourceVersion;
-        return undefined;
-      }
+  /**
+   * plan decides what to do with one desired child of `endpoint`. A child unchanged since the
+   * operator wrote it is skipped on the cache's word alone (no request at steady state). The
+   * cache holds only objects labelled as the operator's, and a label proves nothing: only a
+   * controller reference to this endpoint's UID does. So a cached object that is ours is applied,
+   * and anything else (absent from the cache, or there but not ours) is read from the API server
+   * and claimed by `claimFor` (operator/reconcile/ownership.ts).
+   */
+  async plan(port: ClusterPort, endpoint: InferenceEndpoint, object: KubernetesObject): Promise<Plan> {
+    const record = this.#records.get(AppliedRecords.id(object));
+    const cached = await port.liveMetadata(object);
+    if (record?.hash === contentHash(object) && cached !== undefined && stillAsWritten(record, cached, object.metadata ?? {})) {
+      record.resourceVersion = cached.resourceVersion;
+      return { decision: 'Skip' };
     }
-    const stored = await port.apply(object);
+    if (cached !== undefined && controlledBy(cached, endpoint)) return { decision: 'Apply', uid: cached.uid ?? '' };
+    return claimFor(endpoint, object, await port.readMetadata(object));
+  }
+
+  /**
+   * write creates a child whose name is free or server-side applies one that is the endpoint's
+   * (its UID a precondition: a replacement under the same name is refused, not overwritten), and
+   * remembers what it wrote; it returns the stored object.
+   */
+  async write(port: ClusterPort, object: KubernetesObject, claim: Extract<Claim, { decision: 'Create' | 'Apply' }>): Promise<KubernetesObject> {
+    const stored = claim.decision === 'Create' ? await port.create(object) : await port.apply({ ...object, metadata: Object.assign({}, object.metadata, { uid: claim.uid }) });
     const { resourceVersion, generation } = stored.metadata ?? {};
-    this.#records.set(id, { hash, resourceVersion, generation, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' });
+    this.#records.set(AppliedRecords.id(object), { hash: contentHash(object), resourceVersion, generation, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' });
     return stored;
   }
 

@@ -1,7 +1,8 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InferenceEndpoint, type InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
-import { isNotFound } from '../controller/api-errors.ts';
+import { isConflict, isNotFound } from '../controller/api-errors.ts';
 import { FIELD_MANAGER } from '../resources/names.ts';
+import { appliedManagedFields } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
 
 /** EventSink records Events about endpoints (the controller runtime's aggregating recorder fits). */
@@ -16,6 +17,43 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** ObjectHeader is what names an object in a request: its kind and namespace/name. */
+interface ObjectHeader {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace: string };
+}
+
+function header(object: KubernetesObject): ObjectHeader {
+  return { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? '' } };
+}
+
+async function readMetadata(objects: KubernetesObjectApi, object: KubernetesObject): Promise<V1ObjectMeta | undefined> {
+  return (await orUndefined(objects.read(header(object))))?.metadata;
+}
+
+/**
+ * ownByApply hands what a create set to the operator's apply (ownership.ts appliedManagedFields)
+ * with a merge patch of managedFields alone. The created UID is a precondition (an object
+ * recreated under the name meanwhile is refused: uid is immutable) and so is the resourceVersion,
+ * so no other manager's entry written meanwhile is lost; on that conflict it reads and tries again.
+ */
+async function ownByApply(objects: KubernetesObjectApi, created: KubernetesObject, attempts = 3): Promise<KubernetesObject> {
+  const uid = created.metadata?.uid;
+  let current = created;
+  for (let attempt = 1; ; attempt += 1) {
+    const { resourceVersion, managedFields } = current.metadata ?? {};
+    const { apiVersion, kind, metadata } = header(created);
+    const patch = { apiVersion, kind, metadata: { ...metadata, uid, resourceVersion, managedFields: appliedManagedFields(managedFields, FIELD_MANAGER) } };
+    try {
+      return await objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    } catch (error) {
+      if (!isConflict(error) || attempt >= attempts) throw error;
+      current = await objects.read(header(created));
+    }
+  }
+}
+
 /** kubernetesPort is the ClusterPort backed by the API server through client-node. */
 export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
   const objects = KubernetesObjectApi.makeApiClient(kc);
@@ -26,11 +64,10 @@ export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
   return {
     getEndpoint: (namespace, name) => orUndefined(custom.getNamespacedCustomObject({ ...base, namespace, name }) as Promise<InferenceEndpoint>),
     getDeployment: (namespace, name) => orUndefined(apps.readNamespacedDeployment({ namespace, name })),
-    async liveMetadata(object: KubernetesObject): Promise<V1ObjectMeta | undefined> {
-      const header = { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? '' } };
-      return (await orUndefined(objects.read(header)))?.metadata;
-    },
+    liveMetadata: (object) => readMetadata(objects, object),
+    readMetadata: (object) => readMetadata(objects, object),
     apply: (object) => objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    create: async (object) => ownByApply(objects, await objects.create(object, undefined, undefined, FIELD_MANAGER)),
     async mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]> {
       const list = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Pod,reason=FailedMount' });
       return list.items.filter((e) => e.involvedObject.name?.startsWith(podNamePrefix) === true);

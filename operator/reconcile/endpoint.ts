@@ -11,6 +11,8 @@ import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
 import { endpointUrl } from '../resources/networking.ts';
 import { isConflict } from '../controller/api-errors.ts';
 import { AppliedRecords } from './apply.ts';
+import { ChildWriter, type ChildrenOutcome } from './children.ts';
+import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
 import { secretProblems } from './secrets.ts';
 import { computeStatus, rolloutSettled, type Problem } from './status.ts';
@@ -63,9 +65,11 @@ function transitions(before: readonly Condition[] | undefined, after: readonly C
 export class EndpointReconciler {
   readonly #deps: EndpointReconcilerDeps;
   readonly #applied = new AppliedRecords();
+  readonly #children: ChildWriter;
 
   constructor(deps: EndpointReconcilerDeps) {
     this.#deps = deps;
+    this.#children = new ChildWriter(deps.port, this.#applied);
   }
 
   /** isOwnWrite tells whether a child event only echoes the reconciler's own last write of it. */
@@ -85,18 +89,19 @@ export class EndpointReconciler {
     }
     const { observation, deployment } = await this.#gather(key, endpoint);
     const now = this.#deps.now();
-    const { digest, rollout } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
+    const { digest, rollout: wanted } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
     const desired = desiredChildren(endpoint, { ...this.#deps.options, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
     const problems: Problem[] = [];
-    const current = (await this.#applyAll(desired.objects, problems)) ?? deployment;
-    if (rollout) this.#recordRollout(endpoint, rollout);
+    const written = await this.#children.writeAll(endpoint, desired.objects, problems);
+    const { current, rollout } = afterWrite(written, deployment, wanted);
+    this.#recordRollout(endpoint, rollout);
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const budgets = await this.#budgets(endpoint, now, problems);
     const computed = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
     if (!(await this.#writeStatus(endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
-    return nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs);
+    return soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs);
   }
 
   /**
@@ -124,7 +129,9 @@ export class EndpointReconciler {
 
   async #gather(key: string, endpoint: InferenceEndpoint): Promise<{ observation: UpstreamObservation; deployment: V1Deployment | undefined }> {
     const observation = await this.#deps.watcher.firstObservation(key, endpoint, this.#deps.firstVerificationTimeoutMs ?? 10_000);
-    const deployment = await this.#deps.port.getDeployment(endpoint.metadata.namespace ?? '', childNames(endpoint.metadata.name ?? '').deployment);
+    const found = await this.#deps.port.getDeployment(endpoint.metadata.namespace ?? '', childNames(endpoint.metadata.name ?? '').deployment);
+    // A Deployment of that name the endpoint does not control (docs/adr/0010-no-adoption.md) says nothing about its pods.
+    const deployment = controlledBy(found?.metadata, endpoint) ? found : undefined;
     return { observation, deployment };
   }
 
@@ -136,7 +143,8 @@ export class EndpointReconciler {
     return secretProblems(endpoint, await this.#deps.port.mountFailures(endpoint.metadata.namespace ?? '', prefix));
   }
 
-  #recordRollout(endpoint: InferenceEndpoint, rollout: RolloutRecord): void {
+  #recordRollout(endpoint: InferenceEndpoint, rollout: RolloutRecord | undefined): void {
+    if (rollout === undefined) return;
     this.#deps.port.event(endpoint, 'Normal', 'ReleaseChanged', `Upstream release changed from ${rollout.fromDigest ?? '?'} to ${rollout.toDigest ?? '?'}; rolling the proxy pods.`);
     this.#deps.onRollout?.(endpoint, rollout);
   }
@@ -165,30 +173,7 @@ export class EndpointReconciler {
       this.#deps.port.event(endpoint, warning ? 'Warning' : 'Normal', c.reason, c.message);
     }
   }
-
-  /**
-   * #applyAll applies the children in two waves of parallel requests: first what a pod needs to
-   * exist when it is created (its ServiceAccount, binding and ConfigMaps), then the rest. It
-   * returns the Deployment as stored when it was written.
-   */
-  async #applyAll(objects: readonly KubernetesObject[], problems: Problem[]): Promise<V1Deployment | undefined> {
-    let written: V1Deployment | undefined;
-    for (const wave of [objects.filter(isPodPrerequisite), objects.filter((o) => !isPodPrerequisite(o))]) {
-      await Promise.all(wave.map(async (object) => {
-        try {
-          const stored = await this.#applied.applyIfChanged(this.#deps.port, object);
-          if (stored !== undefined && object.kind === 'Deployment') written = stored;
-        } catch (error) {
-          problems.push({ reason: 'ReconcileError', message: `applying ${String(object.kind)} ${object.metadata?.name ?? ''} failed: ${(error as Error).message}` });
-        }
-      }));
-    }
-    return written;
-  }
 }
-
-const POD_PREREQUISITES = new Set(['ServiceAccount', 'RoleBinding', 'ConfigMap']);
-const isPodPrerequisite = (object: KubernetesObject): boolean => POD_PREREQUISITES.has(object.kind ?? '');
 
 /** withBudgets adds the budget windows read (if any) to the computed status. */
 function withBudgets(status: InferenceEndpointStatus, budgets: readonly BudgetWindowStatus[] | undefined): InferenceEndpointStatus {
@@ -199,6 +184,18 @@ function withBudgets(status: InferenceEndpointStatus, budgets: readonly BudgetWi
 function nextLook(settled: boolean, budgets: readonly BudgetWindowStatus[] | undefined, budgetPollMs = 60_000): ReconcileOutcome {
   if (!settled) return { requeueAfterMs: 5000 };
   return budgets === undefined ? {} : { requeueAfterMs: budgetPollMs };
+}
+
+/** afterWrite is the Deployment to report on (as just written, else as found) and the rollout that happened (none when writing was held back). */
+function afterWrite(written: ChildrenOutcome, found: V1Deployment | undefined, rollout: RolloutRecord | undefined): { current: V1Deployment | undefined; rollout?: RolloutRecord } {
+  const current = written.deployment ?? found;
+  return written.retryAfterMs === undefined && rollout !== undefined ? { current, rollout } : { current };
+}
+
+/** soonest is `outcome`, looking again after `retryAfterMs` instead if that is sooner (children held back by a name conflict). */
+function soonest(outcome: ReconcileOutcome, retryAfterMs: number | undefined): ReconcileOutcome {
+  if (retryAfterMs === undefined) return outcome;
+  return { requeueAfterMs: Math.min(outcome.requeueAfterMs ?? retryAfterMs, retryAfterMs) };
 }
 
 /** throwIfFailed turns write failures into an error, so the work queue retries with backoff. */

@@ -10,8 +10,15 @@ export interface ClusterPort {
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
   /** liveMetadata reads a child's current metadata (undefined when absent); a cache may answer. */
   liveMetadata(object: KubernetesObject): Promise<V1ObjectMeta | undefined>;
+  /** readMetadata reads the metadata of the object of a child's name from the API server itself, never a cache (undefined when absent). */
+  readMetadata(object: KubernetesObject): Promise<V1ObjectMeta | undefined>;
   /** apply writes an object with server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
+  /**
+   * create creates an object (a POST: it fails with 409 AlreadyExists rather than touch an object
+   * of that name) and makes the operator's apply the owner of what it set; returns the stored object.
+   */
+  create(object: KubernetesObject): Promise<KubernetesObject>;
   /** mountFailures lists recent FailedMount Events of the endpoint's proxy pods (kubelet reports missing Secrets there). */
   mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]>;
   writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void>;

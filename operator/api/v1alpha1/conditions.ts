@@ -80,6 +80,11 @@ export const REASONS = {
     status: 'True',
     sentence: 'The operator cannot read spec.limitsStore; proxies apply its failurePolicy while they cannot reach it either.',
   },
+  NameConflict: {
+    type: 'Degraded',
+    status: 'True',
+    sentence: "An object with the name of one of the endpoint's children exists and is not the endpoint's; the operator writes none of the endpoint's children while it does. Rename the endpoint or remove the object.",
+  },
 } as const satisfies Record<string, ReasonEntry>;
 
 /** Reason is any reason in the catalogue. */

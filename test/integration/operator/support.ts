@@ -33,14 +33,14 @@ export function simulatorEndpointSpec(simulator: EnclaveSimulator, extra: Record
 
 /** RecordingPort wraps the real ClusterPort and counts its writes and Events. */
 export interface RecordingPort extends ClusterPort {
-  writes: { apply: number; status: number };
+  writes: { apply: number; create: number; status: number };
   events: { type: string; reason: string; message: string; endpoint: string }[];
 }
 
 export function recordingPort(cluster: TestCluster): RecordingPort {
   const events: RecordingPort['events'] = [];
   const real = kubernetesPort(cluster.kc, (endpoint, type, reason, message) => events.push({ type, reason, message, endpoint: endpoint.metadata.name ?? '' }));
-  const writes = { apply: 0, status: 0 };
+  const writes = { apply: 0, create: 0, status: 0 };
   return {
     ...real,
     writes,
@@ -48,6 +48,10 @@ export function recordingPort(cluster: TestCluster): RecordingPort {
     apply: (object: KubernetesObject) => {
       writes.apply += 1;
       return real.apply(object);
+    },
+    create: (object: KubernetesObject) => {
+      writes.create += 1;
+      return real.create(object);
     },
     writeStatus: (endpoint, status) => {
       writes.status += 1;
