@@ -365,8 +365,9 @@ log "enclave simulator at $sim_url; proxy ports $api_port (API), $admin_port (ad
 
 proxy_container="aio-images-proxy-$$"
 containers+=("$proxy_container")
+# The smoke test trusts the simulator's development key, which the proxy accepts only when told to.
 docker run -d --name "$proxy_container" --network host --read-only --user 65532:65532 \
-  --cap-drop ALL --security-opt no-new-privileges \
+  --cap-drop ALL --security-opt no-new-privileges -e AIO_ALLOW_DEVELOPMENT_TRUST=true \
   -v "$smoke:/etc/attested-inference:ro" "$PROXY_IMAGE" >/dev/null
 container_logs() { docker logs "$proxy_container" 2>&1 | tail -30 >&2; }
 ready=0
