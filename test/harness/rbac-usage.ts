@@ -112,7 +112,9 @@ export function covers(grant: Grant, use: Use): boolean {
 
 /** useLabel is the reduced form of a use: (group, resource/subresource, verb, namespaced or cluster). */
 export function useLabel(use: Use): string {
-  return `${use.verb} ${groupLabel(use.apiGroup)} ${resourceLabel(use.resource, use.subresource)} (${use.namespace === undefined ? 'cluster' : 'namespaced'})`;
+  // A Namespace's audit objectRef names it as its own namespace; it is cluster-scoped all the same.
+  const cluster = use.namespace === undefined || (use.apiGroup === '' && use.resource === 'namespaces');
+  return `${use.verb} ${groupLabel(use.apiGroup)} ${resourceLabel(use.resource, use.subresource)} (${cluster ? 'cluster' : 'namespaced'})`;
 }
 
 function grantLabel(grant: Grant): string {

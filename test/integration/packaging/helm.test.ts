@@ -76,11 +76,16 @@ describe('the Helm chart renders', () => {
     find(objects, 'Service', 'attested-inference-webhook');
     find(objects, 'Secret', 'attested-inference-webhook-tls');
     const tls = find(objects, 'Role', 'attested-inference-operator-webhook-tls') as unknown as { rules: unknown[] };
-    expect(tls.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update', 'patch'], resourceNames: ['attested-inference-webhook-tls'] }]);
+    expect(tls.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: ['attested-inference-webhook-tls'] }]);
     find(objects, 'ServiceMonitor');
     find(objects, 'PrometheusRule');
     expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['attested-inference-operator-webhook']);
     expect(objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === 'attested-inference-operator').map((o) => o.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    // With namespaces set, the sidecar roller's StatefulSet rights are bound in them alone, and the
+    // webhook reads only their Namespace objects.
+    expect(objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === 'attested-inference-operator-sidecars').map((o) => o.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    const cluster = find(objects, 'ClusterRole', 'attested-inference-operator-webhook') as unknown as { rules: { resources: string[]; resourceNames?: string[] }[] };
+    expect(cluster.rules.find((r) => r.resources.includes('namespaces'))?.resourceNames).toEqual(['team-a', 'team-b']);
     expect(operatorContainer(objects).args).toEqual(expect.arrayContaining([
       '--namespaces=team-a,team-b', '--allow-development-trust', '--webhook-service-name=attested-inference-webhook', '--webhook-port=9443',
       '--webhook-secret-name=attested-inference-webhook-tls', '--webhook-configuration-name=attested-inference-sidecar-injector', '--webhook-failure-policy=Fail',

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../../operator/api/v1alpha1/types.ts';
 import { ANNOTATION_INJECTION_STATUS, ANNOTATION_RELEASE_DIGEST, ANNOTATION_RESTART_ON_ATTESTATION_CHANGE, LABEL_INJECTION } from '../../../operator/resources/names.ts';
 import { startControlPlane } from '../../harness/control-plane.ts';
@@ -128,14 +128,15 @@ async function waitReady(cluster: TestCluster, namespace: string, name: string, 
   }, { timeoutMs: 40_000, intervalMs: 250 });
 }
 
-/** optedWorkload is an app Deployment whose pods ask for endpoint `dev`'s sidecar and that opted in to restarts. */
-function optedWorkload(): V1Deployment {
+/** optedWorkload is a workload whose pods ask for endpoint `dev`'s sidecar and that opted in to restarts. */
+function optedWorkload(name: string): V1Deployment & V1StatefulSet {
   return {
-    metadata: { name: 'app', annotations: { [ANNOTATION_RESTART_ON_ATTESTATION_CHANGE]: 'true' } },
+    metadata: { name, annotations: { [ANNOTATION_RESTART_ON_ATTESTATION_CHANGE]: 'true' } },
     spec: {
       replicas: 1,
-      selector: { matchLabels: { app: 'app' } },
-      template: { metadata: { labels: { app: 'app' }, annotations: { 'inference.attested.dev/inject': 'dev' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.local/app:1' }] } },
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, annotations: { 'inference.attested.dev/inject': 'dev' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.local/app:1' }] } },
     },
   };
 }
@@ -182,19 +183,21 @@ export async function driveEveryPath(cluster: TestCluster, simulator: EnclaveSim
   await rollOnReleaseChange(cluster, simulator, ns.opted);
 }
 
-/** rollOnReleaseChange admits an injected pod of an opted-in workload, then switches the simulator's release: endpoint `dev` and the workload roll. */
+/** rollOnReleaseChange admits an injected pod of an opted-in Deployment (beside an opted-in StatefulSet), then switches the simulator's release: endpoint `dev` and both workloads roll. */
 async function rollOnReleaseChange(cluster: TestCluster, simulator: EnclaveSimulator, namespace: string): Promise<void> {
   const apps = cluster.kc.makeApiClient(AppsV1Api);
   await waitReady(cluster, namespace, 'dev', (e) => condition(e, 'Attested')?.reason === 'DevelopmentTrust');
-  await apps.createNamespacedDeployment({ namespace, body: optedWorkload() });
+  await apps.createNamespacedDeployment({ namespace, body: optedWorkload('app') });
+  await apps.createNamespacedStatefulSet({ namespace, body: optedWorkload('db') });
   await waitFor('the injected app pod', async () => {
     const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: 'app=app' });
     return pods.items.some((p) => p.metadata?.annotations?.[ANNOTATION_INJECTION_STATUS] === 'injected');
   }, { timeoutMs: 60_000, intervalMs: 250 });
   const after = simulator.switchRelease().releaseDigest;
-  await waitFor('the endpoint and the opted-in workload to roll', async () => {
+  await waitFor('the endpoint and the opted-in workloads to roll', async () => {
     const app = await apps.readNamespacedDeployment({ namespace, name: 'app' });
+    const db = await apps.readNamespacedStatefulSet({ namespace, name: 'db' });
     const dev = await readEndpoint(cluster, namespace, 'dev');
-    return app.spec?.template.metadata?.annotations?.[ANNOTATION_RELEASE_DIGEST] === after && dev.status?.attestation?.lastRollout?.toDigest === after;
+    return [app, db].every((w) => w.spec?.template.metadata?.annotations?.[ANNOTATION_RELEASE_DIGEST] === after) && dev.status?.attestation?.lastRollout?.toDigest === after;
   }, { timeoutMs: 60_000, intervalMs: 250 });
 }
