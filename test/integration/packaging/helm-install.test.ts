@@ -61,17 +61,24 @@ describe('helm install, upgrade and uninstall on the local control plane', () =>
     expect(await can('watch', 'inferenceendpoints.inference.attested.dev', '-n', 'default')).toBe(true);
     expect(await can('update', 'inferenceendpoints.inference.attested.dev', '--subresource=status', '-n', 'default')).toBe(true);
     expect(await can('update', 'inferenceendpoints.inference.attested.dev', '-n', 'default')).toBe(false);
+    expect(await can('get', 'inferenceendpoints.inference.attested.dev', '-n', 'default')).toBe(false);
     expect(await can('delete', 'inferenceendpoints.inference.attested.dev', '-n', 'default')).toBe(false);
     for (const resource of ['deployments.apps', 'services', 'serviceaccounts', 'configmaps', 'poddisruptionbudgets.policy', 'networkpolicies.networking.k8s.io', 'rolebindings.rbac.authorization.k8s.io']) {
       expect(await can('patch', resource, '-n', 'default'), resource).toBe(true);
+      expect(await can('create', resource, '-n', 'default'), resource).toBe(true);
+      expect(await can('update', resource, '-n', 'default'), resource).toBe(false);
+      expect(await can('delete', resource, '-n', 'default'), resource).toBe(false);
     }
     expect(await can('bind', `clusterroles.rbac.authorization.k8s.io/${TOKEN_REVIEW}`)).toBe(true);
     expect(await can('bind', 'clusterroles.rbac.authorization.k8s.io/cluster-admin')).toBe(false);
     expect(await can('create', 'clusterrolebindings.rbac.authorization.k8s.io')).toBe(false);
     expect(await can('create', 'events.events.k8s.io', '-n', 'default')).toBe(true);
     expect(await can('list', 'events', '-n', 'default')).toBe(true);
-    expect(await can('list', 'pods', '-n', 'default')).toBe(true);
+    expect(await can('create', 'events', '-n', 'default')).toBe(false);
+    expect(await can('list', 'pods', '-n', 'default')).toBe(false);
+    expect(await can('get', 'pods', '-n', 'default')).toBe(false);
     expect(await can('delete', 'pods', '-n', 'default')).toBe(false);
+    expect(await can('patch', 'statefulsets.apps', '-n', 'default')).toBe(false);
     expect(await can('create', 'tokenreviews.authentication.k8s.io')).toBe(false);
     expect(await can('create', 'leases.coordination.k8s.io', '-n', NS)).toBe(true);
     expect(await can('update', 'leases.coordination.k8s.io/attested-inference-operator', '-n', NS)).toBe(true);
@@ -94,11 +101,16 @@ describe('helm install, upgrade and uninstall on the local control plane', () =>
     expect(expectOk(await kubectl(['get', 'mutatingwebhookconfiguration', 'attested-inference-sidecar-injector', '-o', 'jsonpath={.webhooks[0].clientConfig.service.path}']), 'kubectl get mwc')).toBe('/mutate-pods');
     expect(await can('get', 'secrets/attested-inference-webhook-tls', '-n', NS)).toBe(true);
     expect(await can('update', 'secrets/attested-inference-webhook-tls', '-n', NS)).toBe(true);
+    expect(await can('patch', 'secrets/attested-inference-webhook-tls', '-n', NS)).toBe(false);
+    expect(await can('create', 'secrets', '-n', NS)).toBe(false);
     expect(await can('get', 'secrets/another-secret', '-n', NS)).toBe(false);
     expect(await can('list', 'secrets', '-n', NS)).toBe(false);
     expect(await can('get', 'secrets/attested-inference-webhook-tls', '-n', 'default')).toBe(false);
     expect(await can('patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/attested-inference-sidecar-injector')).toBe(true);
     expect(await can('patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/another-webhook')).toBe(false);
+    expect(await can('update', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/attested-inference-sidecar-injector')).toBe(false);
+    expect(await can('patch', 'statefulsets.apps', '-n', 'default')).toBe(true);
+    expect(await can('delete', 'statefulsets.apps', '-n', 'default')).toBe(false);
     expect(await can('get', 'namespaces/default')).toBe(true);
     expect(await can('list', 'namespaces')).toBe(false);
     const history = expectOk(await helm(['history', RELEASE, '--namespace', NS, '-o', 'json']), 'helm history');
