@@ -7,6 +7,7 @@ import type { OperatorOptions } from './config.ts';
 import { Controller, related } from './controller/controller.ts';
 import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
 import { createRedisSpendReader } from './limits/spend-reader.ts';
+import { loadLimitsStores } from './limits/store-config.ts';
 import { shareConnections } from '../proxy/auth/kube-connections.ts';
 import { ResourceInformer, type ResourceType } from './controller/informer.ts';
 import { ownerMapper } from './controller/keys.ts';
@@ -156,7 +157,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const monitors = watchServiceMonitorSupport(kc);
   await monitors.refresh();
   const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), parts);
-  const spend = createRedisSpendReader({ ...(options.limitsStorePasswordFile === undefined ? {} : { passwordFile: options.limitsStorePasswordFile }), logger: logger.child({ component: 'limits-store' }) });
+  const spend = createRedisSpendReader({ stores: await loadLimitsStores(options.limitsStoreConfig), logger: logger.child({ component: 'limits-store' }) });
   const reconciler = new EndpointReconciler({
     port,
     watcher,

@@ -44,9 +44,14 @@ describe('operator options: the webhook flags', () => {
 });
 
 describe('operator options: the limits store', () => {
-  it('read the Redis password file from a flag or the environment, and none by default', () => {
-    expect(parseOperatorOptions(base, {}).limitsStorePasswordFile).toBeUndefined();
-    expect(parseOperatorOptions([...base, '--limits-store-password-file=/etc/aio/redis/password'], {}).limitsStorePasswordFile).toBe('/etc/aio/redis/password');
-    expect(parseOperatorOptions(base, { OPERATOR_LIMITS_STORE_PASSWORD_FILE: '/run/redis' }).limitsStorePasswordFile).toBe('/run/redis');
+  it('read the stores file from a flag or the environment, and none by default', () => {
+    expect(parseOperatorOptions(base, {}).limitsStoreConfig).toBeUndefined();
+    expect(parseOperatorOptions([...base, '--limits-store-config=/etc/aio/limits-store/stores.json'], {}).limitsStoreConfig).toBe('/etc/aio/limits-store/stores.json');
+    expect(parseOperatorOptions(base, { OPERATOR_LIMITS_STORE_CONFIG: '/run/stores.json' }).limitsStoreConfig).toBe('/run/stores.json');
+  });
+
+  it('refuse the removed single password for every store', () => {
+    expect(() => parseOperatorOptions([...base, '--limits-store-password-file=/etc/aio/redis/password'], {})).toThrow("'--limits-store-password-file'");
+    expect(() => parseOperatorOptions(base, { OPERATOR_LIMITS_STORE_PASSWORD_FILE: '/run/redis' })).toThrow('--limits-store-config');
   });
 });

@@ -31,8 +31,11 @@ export interface OperatorOptions {
   readonly logLevel: string;
   /** webhook is set when the API server can reach it (--webhook-service-name or --webhook-url). */
   readonly webhook?: WebhookSettings;
-  /** limitsStorePasswordFile is the Redis password mounted into the operator's pod, to read budgets for status (ADR 0007). */
-  readonly limitsStorePasswordFile?: string;
+  /**
+   * limitsStoreConfig is the JSON file listing the limits stores the operator reads budgets from and
+   * its own credential for each (ADR 0009); absent, it reads none.
+   */
+  readonly limitsStoreConfig?: string;
 }
 
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -73,7 +76,7 @@ const FLAGS = {
   'webhook-failure-policy': { type: 'string' },
   'webhook-client-ca-file': { type: 'string' },
   'webhook-client-names': { type: 'string' },
-  'limits-store-password-file': { type: 'string' },
+  'limits-store-config': { type: 'string' },
 } as const;
 
 /**
@@ -98,7 +101,9 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
   if (image === '') throw new Error('--proxy-image (or OPERATOR_PROXY_IMAGE) is required: the image the proxy pods run');
   const leaseNamespace = typeof flags['lease-namespace'] === 'string' ? flags['lease-namespace'] : env.POD_NAMESPACE ?? 'attested-inference-system';
   const webhook = webhookSettings(pick, env.POD_NAMESPACE ?? leaseNamespace);
-  const passwordFile = pick('limits-store-password-file', '');
+  const limitsStoreConfig = pick('limits-store-config', '');
+  // ADR 0009: one password for whatever store an endpoint names reached a tenant's Redis; refuse the old setting loudly.
+  if (env.OPERATOR_LIMITS_STORE_PASSWORD_FILE !== undefined) throw new Error('OPERATOR_LIMITS_STORE_PASSWORD_FILE was removed: list the stores and the credential for each in --limits-store-config');
   return {
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     namespaces: list(pick('namespaces', '')),
@@ -116,7 +121,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     workers: Number(pick('workers', '4')),
     logLevel: pick('log-level', 'info'),
     ...(webhook ? { webhook } : {}),
-    ...(passwordFile === '' ? {} : { limitsStorePasswordFile: passwordFile }),
+    ...(limitsStoreConfig === '' ? {} : { limitsStoreConfig }),
   };
 }
 

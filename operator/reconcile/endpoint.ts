@@ -5,6 +5,7 @@ import type { UpstreamObservation } from '../attestation/observation.ts';
 import type { AttestationWatcher } from '../attestation/watcher.ts';
 import { budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
 import type { SpendReader } from '../limits/spend-reader.ts';
+import { LimitsStoreRefused } from '../limits/store-access.ts';
 import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
 import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
@@ -84,6 +85,7 @@ export class EndpointReconciler {
     if (endpoint === undefined || endpoint.metadata.deletionTimestamp !== undefined) {
       // Owner references let the garbage collector remove the children.
       this.#deps.watcher.forget(key);
+      this.#deps.spend?.forget(key);
       this.#applied.forget(namespace, Object.values(childNames(name)));
       return {};
     }
@@ -110,13 +112,16 @@ export class EndpointReconciler {
    */
   async #budgets(endpoint: InferenceEndpoint, now: Date, problems: Problem[]): Promise<readonly BudgetWindowStatus[] | undefined> {
     const declared = namespaceBudgets(endpoint.spec);
-    if (declared.length === 0 || this.#deps.spend === undefined) return undefined;
+    if (this.#deps.spend === undefined) return undefined;
+    if (declared.length === 0) {
+      this.#deps.spend.forget(`${endpoint.metadata.namespace ?? ''}/${endpoint.metadata.name ?? ''}`);
+      return undefined;
+    }
     try {
       const spent = await this.#deps.spend.read(endpoint, declared.map((b) => b.window), now.getTime());
       return budgetWindows(declared, spent, now.getTime());
     } catch (error) {
-      const url = endpoint.spec.limitsStore?.redis.url ?? '';
-      problems.push({ reason: 'LimitsStoreUnreachable', message: `Reading budgets from ${url} failed: ${(error as Error).message}` });
+      problems.push(spendProblem(endpoint, error));
       return endpoint.status?.budgets ?? [];
     }
   }
@@ -173,6 +178,12 @@ export class EndpointReconciler {
       this.#deps.port.event(endpoint, warning ? 'Warning' : 'Normal', c.reason, c.message);
     }
   }
+}
+
+/** spendProblem is Degraded's reason for a failed spend read: a store the operator refuses to connect to, or one it cannot reach. */
+function spendProblem(endpoint: InferenceEndpoint, error: unknown): Problem {
+  if (error instanceof LimitsStoreRefused) return { reason: error.reason, message: error.message };
+  return { reason: 'LimitsStoreUnreachable', message: `Reading budgets from ${endpoint.spec.limitsStore?.redis.url ?? ''} failed: ${(error as Error).message}` };
 }
 
 /** withBudgets adds the budget windows read (if any) to the computed status. */

@@ -5,7 +5,7 @@ import type { UpstreamObservation } from '../attestation/observation.ts';
 
 /** Problem is something found while gathering that the Degraded condition reports. */
 export interface Problem {
-  readonly reason: Extract<Reason, 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidSpec' | 'ReconcileError' | 'LimitsStoreUnreachable' | 'NameConflict'>;
+  readonly reason: Extract<Reason, 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidSpec' | 'ReconcileError' | 'LimitsStoreUnreachable' | 'LimitsStoreNotAllowed' | 'NameConflict'>;
   readonly message: string;
 }
 

@@ -11,6 +11,8 @@ export interface RedisServer {
   readonly port: number;
   /** url is `redis://127.0.0.1:<port>`. */
   readonly url: string;
+  /** tlsUrl is `rediss://127.0.0.1:<tls port>` when started with `tls`. */
+  readonly tlsUrl?: string;
   readonly dir: string;
   /** stop stops the server (its data is gone: nothing is saved). */
   stop(): Promise<void>;
@@ -38,17 +40,30 @@ function ping(port: number): Promise<string> {
   });
 }
 
+/** RedisServerOptions: a password for the default user, further configuration directives (e.g. `--user …`), and a TLS port. */
+export interface RedisServerOptions {
+  readonly password?: string;
+  readonly args?: readonly string[];
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+}
+
 /**
  * startRedisServer runs the Debian redis-server on a free loopback port with nothing saved
  * (`--save '' --appendonly no`) in a folder of its own, tethered to this process like every other
  * harness process, and resolves once it answers PING.
  */
-export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'aio-redis-'));
   const port = await freePort();
   // redis-server writes its own log file: its last lines at shutdown would otherwise race the harness closing the pipe's log.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', join(dir, 'redis-server.log')];
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  const tlsPort = options.tls === undefined ? undefined : await freePort();
+  if (options.tls !== undefined) {
+    // Clients are not asked for certificates: the tests check the server's, as a client does.
+    args.push('--tls-port', String(tlsPort), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no');
+  }
+  args.push(...(options.args ?? []));
   let running: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
     const started = startProcess('redis-server', REDIS_SERVER, args, join(dir, 'redis-stdio.log'));
@@ -63,6 +78,7 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
   return {
     port,
     url: `redis://127.0.0.1:${String(port)}`,
+    ...(tlsPort === undefined ? {} : { tlsUrl: `rediss://127.0.0.1:${String(tlsPort)}` }),
     dir,
     start,
     stop,

@@ -80,6 +80,11 @@ export const REASONS = {
     status: 'True',
     sentence: 'The operator cannot read spec.limitsStore; proxies apply its failurePolicy while they cannot reach it either.',
   },
+  LimitsStoreNotAllowed: {
+    type: 'Degraded',
+    status: 'True',
+    sentence: 'spec.limitsStore.redis.url is not a limits store the operator is configured to read; it does not connect there, so status.budgets is not updated.',
+  },
   NameConflict: {
     type: 'Degraded',
     status: 'True',
