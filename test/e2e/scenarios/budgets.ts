@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { endpointManifest, getEndpoint, namespaceWithKey, waitReady, PRICES } from '../harness/endpoints.ts';
-import { BUDGET_LIMITS_STORE, BUDGET_NAMESPACE, LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
+import { BUDGET_LIMITS_STORE, BUDGET_NAMESPACE, LIMITS_OPERATOR_KEY, LIMITS_OPERATOR_USER, LIMITS_SECRET, limitsSecret } from '../harness/install.ts';
 import { eventually, podsOf, type E2e } from '../harness/kube.ts';
 import { clientChat, deployment, idlePod, type ClientAnswer } from '../harness/world.ts';
 import type { World } from '../harness/world-state.ts';
@@ -32,8 +32,13 @@ async function deployRedis(k: E2e): Promise<void> {
             name: 'redis',
             image: k.images.redis,
             imagePullPolicy: k.images.pullPolicy,
-            args: ['--port', '6379', '--requirepass', '$(REDIS_PASSWORD)', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-            env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: LIMITS_SECRET, key: 'password' } } }],
+            // The default user is the proxies'; the operator's user may only read the namespace spend keys (ADR 0009).
+            args: ['--port', '6379', '--requirepass', '$(REDIS_PASSWORD)', '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+              '--user', LIMITS_OPERATOR_USER, 'on', '>$(OPERATOR_PASSWORD)', 'resetkeys', '%R~aio:*:namespace:spend:*', 'resetchannels', '-@all', '+hget'],
+            env: [
+              { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: LIMITS_SECRET, key: 'password' } } },
+              { name: 'OPERATOR_PASSWORD', valueFrom: { secretKeyRef: { name: LIMITS_SECRET, key: LIMITS_OPERATOR_KEY } } },
+            ],
             ports: [{ name: 'redis', containerPort: 6379 }],
             readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 1 },
             securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
