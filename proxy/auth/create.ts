@@ -29,7 +29,7 @@ export async function createAuthenticator(config: ProxyConfig['auth'], deps: Aut
     case 'serviceaccount':
       if (deps.tokenReview === undefined) throw new Error('auth.mode serviceaccount needs a Kubernetes client for TokenReview');
       return createServiceAccountAuthenticator(
-        { audiences: config.audiences, cacheSeconds: config.tokenReviewCacheSeconds },
+        { audiences: config.audiences, cacheSeconds: config.tokenReviewCacheSeconds, allowedServiceAccounts: config.allowedServiceAccounts },
         { tokenReview: deps.tokenReview, logger: deps.logger, now: () => deps.now() },
       );
     case 'jwt': {

@@ -188,9 +188,41 @@ describe('serviceaccount authenticator', () => {
   });
 });
 
+describe('allowedServiceAccounts', () => {
+  const users = {
+    billing: 'system:serviceaccount:team-a:billing',
+    teamB: 'system:serviceaccount:team-b:anything',
+    stranger: 'system:serviceaccount:team-c:billing',
+    lookalike: 'system:serviceaccount:team-a:billing-2',
+  };
+  const tokens = { billing: jwt(users.billing), teamB: jwt(users.teamB), stranger: jwt(users.stranger), lookalike: jwt(users.lookalike) };
+  const known = Object.fromEntries(Object.values(users).map((user) => [jwt(user), { user }]));
+
+  it('admits only the listed ServiceAccounts and namespaces, refusing every other with 403 permission_denied', async () => {
+    const { as, tokenReview } = setup(known, { allowedServiceAccounts: ['team-a/billing', 'team-b/*'] });
+    expect((await as(tokens.billing)).label).toBe('serviceaccount:team-a/billing');
+    expect((await as(tokens.teamB)).label).toBe('serviceaccount:team-b/anything');
+    for (const token of [tokens.stranger, tokens.lookalike]) {
+      const error: unknown = await as(token).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error).toMatchObject({ code: 'permission_denied', status: 403 });
+      expect((error as ProxyError).message).toMatch(/^The ServiceAccount .* is not allowed to use this endpoint/);
+    }
+    // A refused caller is refused again from the cache, without another TokenReview.
+    const calls = tokenReview.calls.length;
+    await expect(as(tokens.stranger)).rejects.toMatchObject({ code: 'permission_denied' });
+    expect(tokenReview.calls).toHaveLength(calls);
+  });
+
+  it('admits every authenticated ServiceAccount when the list is empty', async () => {
+    const { as } = setup(known, { allowedServiceAccounts: [] });
+    expect((await as(tokens.stranger)).label).toBe('serviceaccount:team-c/billing');
+  });
+});
+
 describe('createAuthenticator', () => {
   const deps = { now: () => T0, logger: { info: () => undefined, warn: () => undefined } };
-  const auth = { audiences: [AUDIENCE], tokenReviewCacheSeconds: 60 };
+  const auth = { audiences: [AUDIENCE], tokenReviewCacheSeconds: 60, allowedServiceAccounts: [] };
 
   it('accepts everyone as anonymous in mode none', async () => {
     const none = await createAuthenticator({ ...auth, mode: 'none' }, deps);
@@ -204,5 +236,11 @@ describe('createAuthenticator', () => {
     await expect(createAuthenticator({ ...auth, audiences: [], mode: 'serviceaccount' }, { ...deps, tokenReview })).rejects.toThrow(/auth.audiences/);
     const sa = await createAuthenticator({ ...auth, mode: 'serviceaccount' }, { ...deps, tokenReview });
     await expect(sa.authenticate({ authorization: `Bearer ${good}` })).rejects.toBeInstanceOf(ProxyError);
+  });
+
+  it('hands auth.allowedServiceAccounts to the ServiceAccount authenticator', async () => {
+    const tokenReview = fakeReviewer({ [good]: { user: 'system:serviceaccount:team-a:chat' } });
+    const sa = await createAuthenticator({ ...auth, mode: 'serviceaccount', allowedServiceAccounts: ['team-b/*'] }, { ...deps, tokenReview });
+    await expect(sa.authenticate({ authorization: `Bearer ${good}` })).rejects.toMatchObject({ code: 'permission_denied' });
   });
 });

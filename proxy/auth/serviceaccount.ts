@@ -14,6 +14,11 @@ export interface ServiceAccountOptions {
   readonly negativeCacheSeconds?: number;
   /** maxCacheEntries bounds each of the two caches. */
   readonly maxCacheEntries?: number;
+  /**
+   * allowedServiceAccounts are the ServiceAccounts admitted (`auth.allowedServiceAccounts`):
+   * `<namespace>/<name>`, or `<namespace>/*` for all of a namespace. Empty admits every one.
+   */
+  readonly allowedServiceAccounts?: readonly string[];
 }
 
 /** ServiceAccountDeps are the TokenReview client, the clock and the logger. */
@@ -27,6 +32,7 @@ export interface ServiceAccountDeps {
 export type ReviewOutcome = { readonly ok: true; readonly caller: Caller } | { readonly ok: false; readonly reason: string };
 
 const SERVICEACCOUNT_PREFIX = 'system:serviceaccount:';
+const SERVICEACCOUNT_LABEL_PREFIX = 'serviceaccount:';
 // ServiceAccount tokens, bound or legacy, are JWS compact serialisations (RFC 7515 §7.1).
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -60,7 +66,7 @@ export function reviewOutcome(review: TokenReviewRequest, audiences: readonly st
   const account = serviceAccountOf(status.user?.username ?? '');
   if (account === undefined) return { ok: false, reason: 'it does not belong to a ServiceAccount' };
   const { namespace, name } = account;
-  return { ok: true, caller: { kind: 'serviceaccount', label: `serviceaccount:${namespace}/${name}`, namespace } };
+  return { ok: true, caller: { kind: 'serviceaccount', label: `${SERVICEACCOUNT_LABEL_PREFIX}${namespace}/${name}`, namespace } };
 }
 
 /** serviceAccountOf parses the username the API server gives a ServiceAccount, `system:serviceaccount:<ns>:<name>`. */
@@ -69,6 +75,16 @@ function serviceAccountOf(username: string): { namespace: string; name: string }
   const parts = username.slice(SERVICEACCOUNT_PREFIX.length).split(':');
   const [namespace = '', name = ''] = parts;
   return parts.length === 2 && namespace !== '' && name !== '' ? { namespace, name } : undefined;
+}
+
+/**
+ * serviceAccountAllowed says whether `<namespace>/<name>` is admitted by `allowed`: named exactly,
+ * or its namespace as `<namespace>/*`. An empty list admits every ServiceAccount.
+ */
+export function serviceAccountAllowed(account: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  const namespace = account.slice(0, account.indexOf('/'));
+  return allowed.includes(account) || allowed.includes(`${namespace}/*`);
 }
 
 function refusal(reason: string, audiences: readonly string[]): ProxyError {
@@ -92,7 +108,9 @@ function apiFailure(error: unknown, logger: AuthLogger): ProxyError {
  * for `cacheSeconds` but never past the token's expiry, refused ones briefly; accepted and refused
  * tokens live in separate caches so a flood of junk cannot evict good callers. Concurrent requests
  * with one token share one TokenReview. An unreachable or failing API server is `auth_unavailable` (503),
- * not a bad key, and is not cached.
+ * not a bad key, and is not cached. A ServiceAccount the API server vouches for but that is not on a
+ * non-empty `allowedServiceAccounts` is `permission_denied` (403): any pod of the cluster can have a
+ * token projected for any audience, so the audience alone does not say who may call.
  */
 export function createServiceAccountAuthenticator(options: ServiceAccountOptions, deps: ServiceAccountDeps): CallerAuthenticator {
   if (options.audiences.length === 0) {
@@ -101,6 +119,7 @@ export function createServiceAccountAuthenticator(options: ServiceAccountOptions
     throw new Error('auth.audiences must name at least one audience when auth.mode is serviceaccount');
   }
   const audiences = [...options.audiences];
+  const allowed = [...(options.allowedServiceAccounts ?? [])];
   const maxEntries = options.maxCacheEntries ?? 10_000;
   const accepted = new TtlCache<Caller>(maxEntries);
   const refused = new TtlCache<string>(maxEntries);
@@ -146,6 +165,10 @@ export function createServiceAccountAuthenticator(options: ServiceAccountOptions
       if (expiresAtMs !== undefined && expiresAtMs <= deps.now()) throw refusal('it has expired', audiences);
       const outcome = await lookup(token, expiresAtMs);
       if (!outcome.ok) throw refusal(outcome.reason, audiences);
+      const account = outcome.caller.label.slice(SERVICEACCOUNT_LABEL_PREFIX.length);
+      if (!serviceAccountAllowed(account, allowed)) {
+        throw new ProxyError('permission_denied', `The ServiceAccount ${account} is not allowed to use this endpoint.`);
+      }
       return outcome.caller;
     },
   };

@@ -133,6 +133,9 @@ function semanticProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
     // Without an audience, TokenReview accepts tokens meant for the API server itself.
     problems.push('auth.audiences must name at least one audience when auth.mode is serviceaccount');
   }
+  if (c.auth.mode !== 'serviceaccount' && c.auth.allowedServiceAccounts.length > 0) {
+    problems.push('auth.allowedServiceAccounts is only allowed when auth.mode is serviceaccount');
+  }
   if (c.listen.port === c.admin.port) problems.push('listen.port and admin.port must differ');
   return problems;
 }

@@ -14,6 +14,8 @@ export const TINFOIL_UPSTREAM_URL = 'https://inference.tinfoil.sh';
 
 const Port = (fallback: number): TInteger => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
 const Name = Type.String({ minLength: 1, maxLength: 253 });
+// A namespace (an RFC 1123 label) and a ServiceAccount name (an RFC 1123 subdomain), or `*` for all of the namespace.
+const SERVICE_ACCOUNT_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/(\\*|[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)$';
 const Micros = Type.Integer({ minimum: 0, description: 'integer micro-units of the currency per million tokens' });
 
 // eslint-disable-next-line @typescript-eslint/explicit-function-return-type -- the inferred schema type is the point
@@ -72,6 +74,11 @@ export const ConfigSchema = Type.Object(
         mode: Type.Union([Type.Literal('none'), Type.Literal('serviceaccount'), Type.Literal('static-keys'), Type.Literal('jwt')], { default: 'none' }),
         audiences: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
         tokenReviewCacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+        allowedServiceAccounts: Type.Array(Type.String({ pattern: SERVICE_ACCOUNT_PATTERN, maxLength: 317 }), {
+          maxItems: 256,
+          default: [],
+          description: 'with auth.mode serviceaccount, the only ServiceAccounts admitted (`<namespace>/<name>` or `<namespace>/*`); others get 403 permission_denied. Empty admits every one',
+        }),
         staticKeysFile: Type.Optional(Type.String({ minLength: 1 })),
         jwt: Type.Optional(JwtAuthSchema),
       },

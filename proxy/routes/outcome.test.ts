@@ -27,7 +27,7 @@ function outcome(model: string, status = 200): Outcome {
 async function modelsIn(registry: Registry): Promise<Set<string>> {
   const models = new Set<string>();
   for (const metric of registry.getMetricsAsArray()) {
-    const { values } = await (metric as Counter).get();
+    const { values } = await (metric as unknown as Counter).get();
     for (const value of values) if (typeof value.labels.model === 'string') models.add(value.labels.model);
   }
   return models;

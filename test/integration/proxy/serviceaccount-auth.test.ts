@@ -85,7 +85,7 @@ describe('ServiceAccount authentication with TokenReview on the real API server'
     }, { timeoutMs: 10_000 });
     reviewer = countingReviewer(api);
     auth = await createAuthenticator(
-      { mode: 'serviceaccount', audiences: [AUDIENCE], tokenReviewCacheSeconds: 60 },
+      { mode: 'serviceaccount', audiences: [AUDIENCE], tokenReviewCacheSeconds: 60, allowedServiceAccounts: [] },
       { now: Date.now, logger, tokenReview: reviewer },
     );
   });
@@ -126,5 +126,22 @@ describe('ServiceAccount authentication with TokenReview on the real API server'
     expect((await refusal(auth, forged)).code).toBe('invalid_api_key');
     expect(reviewer.calls).toBe(before + 1);
     expect(warnings).toEqual([]); // refusals are not API failures
+  });
+
+  it('with allowedServiceAccounts, refuses a genuine token of an unlisted ServiceAccount with 403 permission_denied', async () => {
+    await cluster.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'stranger' } } });
+    const restricted = await createAuthenticator(
+      { mode: 'serviceaccount', audiences: [AUDIENCE], tokenReviewCacheSeconds: 60, allowedServiceAccounts: [`${ns.name}/chat-client`] },
+      { now: Date.now, logger, tokenReview: reviewer },
+    );
+    expect((await restricted.authenticate({ authorization: `Bearer ${await mint('chat-client', [AUDIENCE])}` })).label).toBe(`serviceaccount:${ns.name}/chat-client`);
+    const error = await refusal(restricted, await mint('stranger', [AUDIENCE]));
+    expect(error).toMatchObject({ code: 'permission_denied', status: 403 });
+    expect(error.message).toBe(`The ServiceAccount ${ns.name}/stranger is not allowed to use this endpoint.`);
+    const wholeNamespace = await createAuthenticator(
+      { mode: 'serviceaccount', audiences: [AUDIENCE], tokenReviewCacheSeconds: 60, allowedServiceAccounts: [`${ns.name}/*`] },
+      { now: Date.now, logger, tokenReview: reviewer },
+    );
+    expect((await wholeNamespace.authenticate({ authorization: `Bearer ${await mint('stranger', [AUDIENCE])}` })).label).toBe(`serviceaccount:${ns.name}/stranger`);
   });
 });
