@@ -27,7 +27,8 @@ describe('what the proxy writes down', () => {
     for await (const chunk of stream) expect(chunk.object).toBe('chat.completion.chunk');
     await client.embeddings.create({ model: 'nomic-embed-text', input: PROMPT });
     await callSimulator(proxy.apiUrl, { path: '/v1/chat/completions', body: JSON.stringify({ model: 'llama3-3-70b', messages: [{ role: 'user', content: PROMPT }] }), headers: { authorization: `Bearer ${CALLER_KEY}` } });
-    await expect(client.chat.completions.create({ model: 'llama3-3-70b', messages: [] as never, stream: 'yes' as never, extra: PROMPT } as never)).resolves.toBeDefined();
+    // A `stream` that is not a boolean is refused (400 invalid_type) before anything is sent; its body is not logged either.
+    await expect(client.chat.completions.create({ model: 'llama3-3-70b', messages: [] as never, stream: 'yes' as never, extra: PROMPT } as never)).rejects.toMatchObject({ status: 400, code: 'invalid_type' });
     await fetch(`${proxy.apiUrl}/v1/chat/completions`, { method: 'POST', body: `{"broken": "${PROMPT}`, headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/json' } });
   });
   afterAll(async () => {
@@ -42,7 +43,7 @@ describe('what the proxy writes down', () => {
     for (const secret of [PROMPT.slice(0, 11), COMPLETION.slice(0, 15), PROVIDER_KEY, CALLER_KEY]) expect(logs).not.toContain(secret);
     const finished = proxy.logs().map((l) => JSON.parse(l) as { msg: string; route?: string; mode?: string; status?: number }).filter((l) => l.msg === 'request finished');
     expect(finished.map((l) => `${l.route ?? ''}:${l.mode ?? 'none'}:${String(l.status)}`)).toEqual([
-      'chat/completions:encrypted:200', 'chat/completions:encrypted:200', 'embeddings:encrypted:200', 'chat/completions:passthrough:200', 'chat/completions:encrypted:200', 'chat/completions:none:400',
+      'chat/completions:encrypted:200', 'chat/completions:encrypted:200', 'embeddings:encrypted:200', 'chat/completions:passthrough:200', 'chat/completions:none:400', 'chat/completions:none:400',
     ]);
   });
 
