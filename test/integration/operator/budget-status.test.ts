@@ -169,9 +169,12 @@ describe('namespace budgets in the endpoint status, read from the limits store',
     expect(endpoint.status?.budgets?.[0]).toMatchObject({ spent: '0.000120', percentUsed: 12 });
   });
 
-  it('does not read a rediss:// store whose certificate the configured CA did not sign', async () => {
+  it.each([
+    ['whose certificate the configured CA did not sign', () => tls.otherCaFile, SERVER_NAME, /certificate/],
+    ['whose certificate does not name the configured server name', () => tls.caFile, 'redis.elsewhere.test', /altnames/],
+  ])('does not read a rediss:// store %s', async (_title, caFile, serverName, says) => {
     const wrongCa = createRedisSpendReader({ stores: parseLimitsStores(JSON.stringify({ stores: [
-      { url: tlsUrl, username: 'aio-operator', passwordFile: join(dir, 'password'), caFile: tls.otherCaFile, serverName: SERVER_NAME },
+      { url: tlsUrl, username: 'aio-operator', passwordFile: join(dir, 'password'), caFile: caFile(), serverName },
     ] }), 'stores.json'), logger: quiet });
     const other = new EndpointReconciler({
       port, watcher, spend: wrongCa, now: () => new Date(),
@@ -182,7 +185,7 @@ describe('namespace budgets in the endpoint status, read from the limits store',
       await other.reconcile(`${ns.name}/budgeted-tls`);
       const endpoint = await readEndpoint(cluster, ns.name, 'budgeted-tls');
       expect(condition(endpoint, 'Degraded')).toMatchObject({ status: 'True', reason: 'LimitsStoreUnreachable' });
-      expect(condition(endpoint, 'Degraded')?.message).toMatch(/certificate/i);
+      expect(condition(endpoint, 'Degraded')?.message).toMatch(says);
     } finally {
       await wrongCa.close();
     }
