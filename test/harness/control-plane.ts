@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   readonly controllersQps?: number;
   /** audit makes the API server log every request at the Metadata level (test/harness/audit.ts). */
   readonly audit?: boolean;
+  /** admissionPlugins are enabled beside the defaults (--enable-admission-plugins), e.g. OwnerReferencesPermissionEnforcement. */
+  readonly admissionPlugins?: readonly string[];
   /** webhookClientAuth makes the API server present a client certificate to admission webhooks (test/harness/webhook-client-auth.ts). */
   readonly webhookClientAuth?: boolean;
 }
@@ -144,7 +146,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await waitFor('etcd health', () => httpOk(`http://127.0.0.1:${String(etcdPort)}/health`), { timeoutMs: 30_000, process: etcd });
 
     const audit = options.audit === true ? await writeAuditPolicy(workDir) : undefined;
-    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, [...apiserverArgs({ files, etcdPort, apiPort, workDir }), ...(audit ? auditArgs(audit) : []), ...(webhookClient ? [`--admission-control-config-file=${webhookClient.admissionConfigFile}`] : [])], join(logs, 'kube-apiserver.log'));
+    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, [...apiserverArgs({ files, etcdPort, apiPort, workDir }), ...(audit ? auditArgs(audit) : []), ...(options.admissionPlugins?.length ? [`--enable-admission-plugins=${options.admissionPlugins.join(',')}`] : []), ...(webhookClient ? [`--admission-control-config-file=${webhookClient.admissionConfigFile}`] : [])], join(logs, 'kube-apiserver.log'));
     procs.push(apiserver);
     await waitFor('kube-apiserver /readyz', () => httpOk(`${server}/readyz`), { timeoutMs: 90_000, process: apiserver, intervalMs: 200 });
 

@@ -16,7 +16,7 @@ import { driveEveryPath, installChartRbac, operatorKubeconfig, startAuditedClust
  */
 const ALLOWED_EXTRAS: readonly AllowedExtra[] = [
   { apiGroup: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', why: "checked by the API server inside each write of an endpoint's TokenReview RoleBinding, not a request of its own" },
-  { apiGroup: 'inference.attested.dev', resource: 'inferenceendpoints/finalizers', verb: 'update', why: 'checked by OwnerReferencesPermissionEnforcement (when a cluster enables it) inside each child write that sets blockOwnerDeletion' },
+  { apiGroup: 'inference.attested.dev', resource: 'inferenceendpoints/finalizers', verb: 'update', why: 'checked by OwnerReferencesPermissionEnforcement (on in this API server, as on clusters that enable it) inside each child write that sets blockOwnerDeletion' },
   { apiGroup: 'events.k8s.io', resource: 'events', verb: 'patch', why: "an Event's series count, written only when the same Event repeats within the aggregation window" },
 ];
 
@@ -61,8 +61,13 @@ describe("the chart's RBAC is exactly what the operator uses, by the API server'
           ...(mode.listed ? [`--namespaces=${ns.opted},${ns.other}`] : []),
         ],
       });
+      // A path that fails (often because a right is missing) still gets its requests compared, so
+      // the refusals are printed before the path's own error.
+      let failedPath: unknown;
       try {
         await driveEveryPath(cluster, simulator, ns);
+      } catch (error) {
+        failedPath = error;
       } finally {
         // Stopping ends the operator's watches, so the log holds every request it made.
         await operator.stop();
@@ -74,6 +79,7 @@ describe("the chart's RBAC is exactly what the operator uses, by the API server'
       process.stderr.write(`${printed}\n`);
       expect(uses.length, 'the audit log records the operator').toBeGreaterThan(0);
       expect({ unused: report.unused, forbidden: [...report.forbidden, ...refusedNonResource], staleAllowances: report.staleAllowances }, printed).toEqual({ unused: [], forbidden: [], staleAllowances: [] });
+      if (failedPath !== undefined) throw failedPath instanceof Error ? failedPath : new Error(JSON.stringify(failedPath));
     }, 420_000);
   }
 });

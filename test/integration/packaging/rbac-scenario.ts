@@ -18,9 +18,13 @@ export interface AuditedCluster extends TestCluster {
   stop(): Promise<void>;
 }
 
-/** startAuditedCluster starts it with the operator's CRD and a minimal ServiceMonitor CRD installed. */
+/**
+ * startAuditedCluster starts it with the operator's CRD and a minimal ServiceMonitor CRD installed.
+ * OwnerReferencesPermissionEnforcement is on, as on clusters that enforce it: a child write that
+ * sets blockOwnerDeletion then needs update on the endpoint's finalizers, and is refused without.
+ */
 export async function startAuditedCluster(): Promise<AuditedCluster> {
-  const plane = await startControlPlane({ audit: true, nodes: 1 });
+  const plane = await startControlPlane({ audit: true, nodes: 1, admissionPlugins: ['OwnerReferencesPermissionEnforcement'] });
   const kc = plane.kubeConfig();
   const cluster: AuditedCluster = {
     kubeconfigPath: plane.kubeconfigPath,
