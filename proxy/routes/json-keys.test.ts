@@ -48,6 +48,40 @@ describe('findKeyConflict', () => {
     expect(Object.keys(JSON.parse(text) as object)).toHaveLength(200);
   });
 
+  it('agrees with a reference walk on 500 random bodies, some with a name repeated', () => {
+    let seed = 42;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const NAMES = ['model', 'Model', 'stream', 'a', '\\u0063', 'c', 'x"y', 'messages'];
+    /** build writes a random value and says whether it repeated a name anywhere. */
+    const build = (depth: number): { text: string; repeated: boolean } => {
+      const kind = depth > 3 ? 3 : next(5);
+      if (kind === 0 || kind === 1) {
+        const names = Array.from({ length: next(5) }, () => NAMES[next(NAMES.length)]!);
+        const members = names.map((n) => ({ name: n, value: build(depth + 1) }));
+        const decoded = names.map((n) => JSON.parse(`"${n.replace('"', '\\"')}"`) as string);
+        const repeated = new Set(decoded).size < decoded.length || members.some((m) => m.value.repeated);
+        return { text: `{${members.map((m) => `"${m.name.replace('"', '\\"')}" : ${m.value.text}`).join(',')}}`, repeated };
+      }
+      if (kind === 2) {
+        const items = Array.from({ length: next(4) }, () => build(depth + 1));
+        return { text: `[${items.map((i) => i.text).join(', ')}]`, repeated: items.some((i) => i.repeated) };
+      }
+      return { text: ['1', '-2.5e3', 'true', 'null', '"s\\"}"', '"{\\"a\\":1}"'][next(6)]!, repeated: false };
+    };
+    let withRepeats = 0;
+    for (let i = 0; i < 500; i++) {
+      const { text, repeated } = build(0);
+      expect(() => JSON.parse(text) as unknown, text).not.toThrow();
+      expect(findKeyConflict(text, never)?.kind === 'duplicate', text).toBe(repeated);
+      if (repeated) withRepeats++;
+    }
+    expect(withRepeats).toBeGreaterThan(50);
+    expect(withRepeats).toBeLessThan(450);
+  });
+
   it('scans deep nesting without recursion and long bodies in linear time', () => {
     const deep = `${'['.repeat(100_000)}{"a":1,"a":2}${']'.repeat(100_000)}`;
     expect(JSON.parse(deep)).toBeDefined();

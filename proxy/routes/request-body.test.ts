@@ -70,6 +70,11 @@ describe('readPlainRequest: JSON bodies', () => {
     expect(await refusal(CHAT, '{"model":"m","stream":true,"stream_options":{"include_usage":true,"Include_Usage":false}}')).toMatchObject({ code: 'duplicate_field' });
   });
 
+  it('refuses a body that is not valid UTF-8, which parsers could decode to different names', async () => {
+    const body = Buffer.concat([Buffer.from('{"model":"m","mod'), Buffer.from([0xff]), Buffer.from('el":"x"}')]);
+    expect(await refusal(CHAT, body)).toMatchObject({ code: 'invalid_json', status: 400 });
+  });
+
   it('keeps nested keys that differ only in case (a JSON schema may have such properties)', async () => {
     const body = '{"model":"m","response_format":{"type":"json_schema","json_schema":{"schema":{"properties":{"Name":{},"name":{}}}}}}';
     expect(await readPlainRequest(CHAT, Buffer.from(body), 'application/json')).toMatchObject({ model: 'm' });

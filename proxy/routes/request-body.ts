@@ -27,11 +27,16 @@ function conflictError(conflict: KeyConflict): ProxyError {
   return new ProxyError('duplicate_field', `the request body names \`${param}\` ${how}; send each field once`, { param });
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseJsonObject(body: Buffer): Record<string, unknown> {
   if (body.length === 0) throw new ProxyError('invalid_request', 'the request body is empty; a JSON object is required');
-  const text = body.toString('utf8');
   let value: unknown;
+  let text: string;
   try {
+    // Strict UTF-8 (RFC 8259 §8.1): a lenient decode would replace bad bytes that an upstream may
+    // decode otherwise, so the proxy would check a different name or model than the one sent on.
+    text = STRICT_UTF8.decode(body);
     value = JSON.parse(text);
   } catch (error) {
     throw new ProxyError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
