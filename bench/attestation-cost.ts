@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createAttestationVerifier, type AttestationVerifierConfig } from '../proxy/attestation/verifier.ts';
 import { serveJson, startAttestationServer } from '../test/fixtures/attestation-server.ts';
-import { loadRecording, tinfoilRecordingsMissing } from '../test/fixtures/tinfoil-recordings.ts';
+import { loadRecording } from '../test/fixtures/tinfoil-recordings.ts';
 import { startEnclaveSimulator } from '../test/harness/enclave-simulator/index.ts';
 import type { AttestationCost } from './results.ts';
 import { median } from './stats.ts';
@@ -38,7 +38,6 @@ async function timeRuns(name: string, runs: number, config: AttestationVerifierC
 
 async function verifiedCost(runs: number): Promise<AttestationCost> {
   const name = 'Verified: recorded Tinfoil bundle v0.0.38';
-  if (tinfoilRecordingsMissing !== undefined) return { name, runs: 0, errors: 0, skipped: tinfoilRecordingsMissing };
   const server = await startAttestationServer(serveJson(loadRecording('v0.0.38')));
   try {
     return await timeRuns(name, runs, { trust: 'Verified', configRepo: CONFIG_REPO, bundleUrl: server.url, expectedDomain: 'inference.tinfoil.sh' }, RECORDING_TIME);
