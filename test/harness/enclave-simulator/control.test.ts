@@ -141,6 +141,43 @@ describe('faults', () => {
     sim.cutResponses(null);
     expect((await callSimulator(sim.url, { path: '/v1/chat/completions', body: chatBody(), headers: json })).status).toBe(200);
   });
+
+  it('truncates a stream cleanly after whole events or frames, with no [DONE] and no usage trailer', async () => {
+    await controlCall('POST', '/control/truncate', { afterChunks: 2 });
+    expect(sim.behaviour.truncate).toEqual({ afterChunks: 2 });
+    for (const encrypt of [true, false]) {
+      // The ehbp package's own client opens the frames: the framing of the short stream is valid.
+      const reply = await callSimulator(sim.url, { path: '/v1/chat/completions', body: chatBody({ stream: true }), headers: metrics, encrypt });
+      expect(reply.encrypted).toBe(encrypt);
+      expect(reply.body.match(/^data: /gm)).toHaveLength(2);
+      expect(reply.body).not.toContain('[DONE]');
+      expect(reply.trailers[USAGE_METRICS_HEADER.toLowerCase()]).toBeUndefined();
+    }
+    sim.truncateResponses({ afterChunks: 0 });
+    const none = await callSimulator(sim.url, { path: '/v1/responses', body: JSON.stringify({ model: 'r', input: 'x', stream: true }), headers: json });
+    expect(none).toMatchObject({ status: 200, encrypted: true, body: '' });
+    const cleared = await controlCall('POST', '/control/truncate', { afterChunks: null });
+    expect(cleared.body).toMatchObject({ behaviour: { truncate: null } });
+    expect((await callSimulator(sim.url, { path: '/v1/chat/completions', body: chatBody({ stream: true }), headers: json })).body).toContain('data: [DONE]');
+  });
+
+  it('truncates a document to half its bytes, sealed as one whole frame, or to nothing', async () => {
+    const whole = (await callSimulator(sim.url, { path: '/v1/chat/completions', body: chatBody(), headers: json })).body;
+    sim.truncateResponses({ afterChunks: 1 });
+    for (const encrypt of [true, false]) {
+      const reply = await callSimulator(sim.url, { path: '/v1/chat/completions', body: chatBody(), headers: json, encrypt });
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-length']).toBeUndefined();
+      // Ids differ per request (sim1, sim12, …); the rest of the first half is the same.
+      const unnumbered = (text: string): string => text.replace(/sim\d+/, 'sim');
+      expect(unnumbered(whole).startsWith(unnumbered(reply.body))).toBe(true);
+      expect(Math.abs(reply.body.length - whole.length / 2)).toBeLessThanOrEqual(2);
+      expect(() => JSON.parse(reply.body) as unknown).toThrow();
+    }
+    sim.truncateResponses({ afterChunks: 0 });
+    expect((await callSimulator(sim.url, { path: '/v1/embeddings', body: JSON.stringify({ model: 'e', input: 'a' }), headers: json })).body).toBe('');
+    expect((await controlCall('POST', '/control/truncate', { afterChunks: -1 })).status).toBe(400);
+  });
 });
 
 describe('access control', () => {

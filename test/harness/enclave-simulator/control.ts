@@ -12,6 +12,7 @@ import type { SimulatorControls } from './state.ts';
  *   POST   /control/rotate-key
  *   POST   /control/slow         {firstByteMs?, chunkMs?}   ({} removes the delays)
  *   POST   /control/cut          {afterChunks} | {afterChunks: null}
+ *   POST   /control/truncate     {afterChunks} | {afterChunks: null}   (a clean end, no reset)
  *   POST   /control/plaintext    {enabled}
  *   POST   /control/completion   {text | null, model?}
  *   POST   /control/usage        {promptTokens?, completionTokens?, cachedTokens?} | null
@@ -80,6 +81,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   'POST /control/cut': (c, b) => {
     const afterChunks = b?.afterChunks === null ? undefined : numberOrUndefined(b, 'afterChunks');
     c.cutResponses(afterChunks === undefined ? null : { afterChunks });
+  },
+  'POST /control/truncate': (c, b) => {
+    const afterChunks = b?.afterChunks === null ? undefined : numberOrUndefined(b, 'afterChunks');
+    c.truncateResponses(afterChunks === undefined ? null : { afterChunks });
   },
   'POST /control/plaintext': (c, b) => {
     c.answerInPlaintext(b?.enabled === true);

@@ -10,7 +10,7 @@ import { SimulatorController, type Behaviour, type SimulatorControls, type Simul
 
 export type { AttestationFault, ReleaseSpec, SimulatorRelease } from './attestation.ts';
 export type { UsageOverrides, Usage } from './reply.ts';
-export type { Behaviour, CutSettings, RecordedRequest, SimulatorControls, SlowSettings } from './state.ts';
+export type { Behaviour, CutSettings, RecordedRequest, SimulatorControls, SlowSettings, TruncateSettings } from './state.ts';
 export { defaultCompletionText, usageMetricsValue } from './reply.ts';
 export { USAGE_METRICS_HEADER, USAGE_METRICS_REQUEST_HEADER } from './transport.ts';
 export { callSimulator, fetchKeyConfig, SimulatorCallError, type SimulatorCall, type SimulatorReply } from './client.ts';
@@ -102,6 +102,7 @@ export async function startEnclaveSimulator(options: EnclaveSimulatorOptions = {
     attestationFault: null,
     slow: { firstByteMs: 0, chunkMs: 0 },
     cut: null,
+    truncate: null,
     plaintextAnswers: false,
     completionTexts: { ...options.completionTexts },
     usage: { ...options.usage },

@@ -40,11 +40,22 @@ export interface CutSettings {
   readonly afterChunks: number;
 }
 
+/**
+ * TruncateSettings ends the answer early but cleanly, as a hostile or broken upstream can: a
+ * stream after `afterChunks` events (EHBP: whole frames, so the framing stays valid; no `[DONE]`,
+ * no final event, no usage trailer), a document after half its bytes (EHBP: the first half sealed
+ * as one whole frame; with `afterChunks: 0`, no frame at all).
+ */
+export interface TruncateSettings {
+  readonly afterChunks: number;
+}
+
 /** Behaviour is every switch that `reset()` restores. */
 export interface Behaviour {
   readonly attestationFault: AttestationFault | null;
   readonly slow: SlowSettings;
   readonly cut: CutSettings | null;
+  readonly truncate: TruncateSettings | null;
   /** plaintextAnswers answers encrypted requests in plaintext (a broken or hostile enclave). */
   readonly plaintextAnswers: boolean;
   /** completionTexts maps model names (or `*`) to completion texts. */
@@ -79,6 +90,8 @@ export interface SimulatorControls {
   slowResponses(delays: Partial<SlowSettings> | null): void;
   /** cutResponses resets connections mid-answer until called with `null`. */
   cutResponses(cut: CutSettings | null): void;
+  /** truncateResponses ends answers early with a clean end until called with `null`. */
+  truncateResponses(truncate: TruncateSettings | null): void;
   /** answerInPlaintext answers encrypted requests without encryption while enabled. */
   answerInPlaintext(enabled: boolean): void;
   /** setCompletionText sets the completion text of `model` (default `*`, every model); `null` restores the default. */
@@ -154,6 +167,10 @@ export class SimulatorController implements SimulatorControls {
 
   cutResponses(cut: CutSettings | null): void {
     this.#set({ cut: cut === null ? null : { afterChunks: Math.floor(nonNegative('afterChunks', cut.afterChunks)) } });
+  }
+
+  truncateResponses(truncate: TruncateSettings | null): void {
+    this.#set({ truncate: truncate === null ? null : { afterChunks: Math.floor(nonNegative('afterChunks', truncate.afterChunks)) } });
   }
 
   answerInPlaintext(enabled: boolean): void {

@@ -8,7 +8,7 @@ import type { Behaviour } from './state.ts';
 /**
  * Writing an answer: encrypted frame by frame when the request was (EHBP), one frame per SSE
  * event and flushed as produced, with Tinfoil's usage metrics as a header (documents) or an HTTP
- * trailer (streams), and the simulated faults: delays and connection resets.
+ * trailer (streams), and the simulated faults: delays, connection resets and clean truncations.
  */
 
 /** USAGE_METRICS_REQUEST_HEADER asks Tinfoil's router to report usage. */
@@ -60,7 +60,24 @@ function headersFor(answer: SimulatedResponse, options: SendOptions): Record<str
   return headers;
 }
 
+/**
+ * sendTruncatedDocument sends the first half of a document and ends cleanly, with no length to
+ * betray it (chunked): in plaintext the bytes, sealed one whole frame of them, or nothing at all
+ * with `afterChunks: 0`. The framing is valid, so only the content can tell the answer is short.
+ */
+async function sendTruncatedDocument(res: ServerResponse, answer: Extract<SimulatedResponse, { kind: 'document' }>, options: SendOptions, afterChunks: number): Promise<void> {
+  const half = Buffer.from(answer.body, 'utf8').subarray(0, Math.floor(Buffer.byteLength(answer.body) / 2));
+  res.writeHead(answer.status, headersFor(answer, options));
+  if (afterChunks > 0 && half.length > 0) await writeAsync(res, options.sealer === undefined ? half : await options.sealer.seal(half));
+  res.end();
+}
+
 async function sendDocument(res: ServerResponse, answer: Extract<SimulatedResponse, { kind: 'document' }>, options: SendOptions): Promise<void> {
+  const truncate = options.behaviour.truncate;
+  if (truncate !== null) {
+    await sendTruncatedDocument(res, answer, options, truncate.afterChunks);
+    return;
+  }
   const plain = Buffer.from(answer.body, 'utf8');
   const payload = options.sealer === undefined ? plain : await options.sealer.seal(plain);
   const headers = headersFor(answer, options);
@@ -76,7 +93,7 @@ async function sendDocument(res: ServerResponse, answer: Extract<SimulatedRespon
 }
 
 async function sendStream(res: ServerResponse, answer: Extract<SimulatedResponse, { kind: 'stream' }>, options: SendOptions): Promise<void> {
-  const { slow, cut: cutting } = options.behaviour;
+  const { slow, cut: cutting, truncate } = options.behaviour;
   res.writeHead(200, headersFor(answer, options));
   res.flushHeaders();
   for (const [index, event] of answer.events.entries()) {
@@ -85,6 +102,7 @@ async function sendStream(res: ServerResponse, answer: Extract<SimulatedResponse
       await cut(res);
       return;
     }
+    if (truncate !== null && index >= truncate.afterChunks) break;
     if (res.destroyed) return; // the client went away; stop producing
     const plain = Buffer.from(event, 'utf8');
     await writeAsync(res, options.sealer === undefined ? plain : await options.sealer.seal(plain));
@@ -93,7 +111,8 @@ async function sendStream(res: ServerResponse, answer: Extract<SimulatedResponse
     await cut(res);
     return;
   }
-  if (options.metrics) res.addTrailers({ [USAGE_METRICS_HEADER]: usageMetricsValue(answer.usage) });
+  // A truncated stream ends cleanly after whole events (whole frames), without its usage trailer.
+  if (options.metrics && truncate === null) res.addTrailers({ [USAGE_METRICS_HEADER]: usageMetricsValue(answer.usage) });
   res.end();
 }
 
