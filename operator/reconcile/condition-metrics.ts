@@ -13,7 +13,7 @@ export interface ConditionSource {
  * registerConditionMetric registers `attested_inference_operator_endpoint_condition`: value 1 for
  * each endpoint condition's current status, like kube-state-metrics' condition gauges, so alerts
  * need no kube-state-metrics. `endpoint` is `<namespace>/<name>`, the proxy's
- * `attested_inference_config_info` label, never a `namespace` label of our own (ARCHITECTURE.md §6).
+ * `attested_inference_config_info` label, never a `namespace` label of our own (docs/architecture.md §6).
  * It is read from the cache at scrape time, so deleted endpoints disappear with no bookkeeping.
  */
 export function registerConditionMetric(registry: Registry, source: ConditionSource): Gauge<'endpoint' | 'type' | 'status' | 'reason'> {

@@ -9,7 +9,7 @@ const KEY_MISSING = /couldn't find key (\S+) in Secret [^/\s]+\/(\S+)/;
 
 /**
  * secretProblems reads what kubelet reported about the proxy pods' Secret volumes. The operator has
- * no right to read Secrets (ARCHITECTURE.md §5), so a missing Secret or key is learned the way a
+ * no right to read Secrets (docs/architecture.md §5), so a missing Secret or key is learned the way a
  * person would learn it: from the pods' FailedMount Events.
  */
 export function secretProblems(endpoint: InferenceEndpoint, events: readonly CoreV1Event[]): Problem[] {

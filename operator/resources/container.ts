@@ -23,7 +23,7 @@ export const VOLUMES = {
 
 /**
  * proxyVolumes are the volumes the proxy needs: its ConfigMap and, mounted only into the proxy
- * container, the provider key Secret (ARCHITECTURE.md §5), plus the callers' keys and the
+ * container, the provider key Secret (docs/architecture.md §5), plus the callers' keys and the
  * prompt-cache secret and the limits store's password and CA when the spec uses them.
  */
 export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {

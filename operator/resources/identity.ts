@@ -25,7 +25,7 @@ export function configMapFor(endpoint: InferenceEndpoint, configYaml: string, na
 
 /**
  * tokenReviewBindingFor binds the proxy's ServiceAccount to the chart's ClusterRole that allows
- * `create tokenreviews` (ARCHITECTURE.md §5), for ServiceAccount caller auth only.
+ * `create tokenreviews` (docs/architecture.md §5), for ServiceAccount caller auth only.
  */
 export function tokenReviewBindingFor(endpoint: InferenceEndpoint, clusterRole: string): V1RoleBinding {
   const names = childNames(endpointName(endpoint));

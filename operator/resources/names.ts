@@ -1,7 +1,7 @@
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
 
-/** Label and annotation names shared with the webhook, the chart, dashboards and tests (ARCHITECTURE.md §6). */
+/** Label and annotation names shared with the webhook, the chart, dashboards and tests (docs/architecture.md §6). */
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -9,7 +9,7 @@ export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const LABEL_ENDPOINT = 'inference.attested.dev/endpoint';
 export const ANNOTATION_RELEASE_DIGEST = 'inference.attested.dev/release-digest';
 export const ANNOTATION_CONFIG_HASH = 'inference.attested.dev/config-hash';
-/** Sidecar injection (ARCHITECTURE.md §6): namespace label, pod annotations and the workload restart opt-in. */
+/** Sidecar injection (docs/architecture.md §6): namespace label, pod annotations and the workload restart opt-in. */
 export const LABEL_INJECTION = 'inference.attested.dev/injection';
 export const ANNOTATION_INJECT = 'inference.attested.dev/inject';
 export const ANNOTATION_INJECTION_STATUS = 'inference.attested.dev/status';

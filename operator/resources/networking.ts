@@ -55,7 +55,7 @@ function portOf(url: string | undefined): number | undefined {
 
 /**
  * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
- * used from its namespace, ARCHITECTURE.md §4); the metrics port is open to scrapers anywhere.
+ * used from its namespace, docs/architecture.md §4); the metrics port is open to scrapers anywhere.
  * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
  * Egress is limited to DNS, the upstream's, the attestation service's and the limits store's ports,
  * the API server (TokenReview) and, for JWT callers, the issuer's key set; destinations outside the

@@ -9,7 +9,7 @@ export interface StoredCertificates {
   readonly resourceVersion?: string;
 }
 
-/** CertificateStore keeps the certificates in the operator's one Secret (ARCHITECTURE.md §5). */
+/** CertificateStore keeps the certificates in the operator's one Secret (docs/architecture.md §5). */
 export interface CertificateStore {
   read(): Promise<StoredCertificates>;
   /** write creates the Secret (no resourceVersion) or replaces it at `resourceVersion`; a conflict throws. */

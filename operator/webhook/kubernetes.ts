@@ -27,7 +27,7 @@ function fromSecret(secret: V1Secret): WebhookCertificates | undefined {
 
 /**
  * secretStore keeps the certificates in one Secret of the operator's own namespace, by name: the
- * only Secret the operator may touch (ARCHITECTURE.md §5). The chart may create it empty, so the
+ * only Secret the operator may touch (docs/architecture.md §5). The chart may create it empty, so the
  * Role needs only get and update on that name; without it the operator creates it.
  */
 export function secretStore(kc: KubeConfig, namespace: string, name: string): CertificateStore {

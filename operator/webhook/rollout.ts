@@ -28,7 +28,7 @@ export interface SidecarRollerDeps {
  * rollout record). Workloads whose pods get this endpoint's sidecar and that opted in with
  * `inference.attested.dev/restart-on-attestation-change: "true"` get the new digest in their pod
  * template (the gateway's mechanism, so the controller rolls them); the others are left alone —
- * their sidecars re-verify on their own (ARCHITECTURE.md §1) — and one Event in the namespace names them.
+ * their sidecars re-verify on their own (docs/architecture.md §1) — and one Event in the namespace names them.
  */
 export async function rollSidecarWorkloads(deps: SidecarRollerDeps, endpoint: InferenceEndpoint, rollout: RolloutRecord): Promise<{ rolled: string[]; left: string[] }> {
   const namespace = endpointNamespace(endpoint);

@@ -19,7 +19,7 @@ export const SIDECAR_BASE_URL = `http://127.0.0.1:${String(SIDECAR_PORTS.api)}/v
 
 /**
  * PLACEHOLDER_API_KEY fills OPENAI_API_KEY in app containers: OpenAI SDKs refuse to start without
- * one, while the real provider key stays in the sidecar (ARCHITECTURE.md §5) and the sidecar's
+ * one, while the real provider key stays in the sidecar (docs/architecture.md §5) and the sidecar's
  * loopback listener needs no caller credential.
  */
 export const PLACEHOLDER_API_KEY = 'sk-placeholder-the-sidecar-holds-the-key';

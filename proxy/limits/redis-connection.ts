@@ -35,7 +35,7 @@ async function tlsOptions(config: RedisStoreConfig): Promise<RedisOptions['tls']
  * (`enableOfflineQueue: false`, no retries per request) and time out after `timeoutMs`, so an
  * unreachable Redis costs a request at most that long before the failure policy applies; the client
  * keeps reconnecting in the background (every 2 s at most), so a Redis that returns is used again
- * without a restart. The password is read from `passwordFile` (ARCHITECTURE.md §5: secrets are
+ * without a restart. The password is read from `passwordFile` (docs/architecture.md §5: secrets are
  * mounted files) and re-read when the file changes; a new password is used from the next connection.
  */
 export async function connectRedis(config: RedisStoreConfig, deps: ConnectionDeps): Promise<RedisConnection> {

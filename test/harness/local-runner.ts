@@ -20,7 +20,7 @@ export interface LocalProxy {
 
 /**
  * runEndpointLocally plays kubelet for one proxy pod on the simulated cluster, where no container
- * runs (ARCHITECTURE.md §8): it reads the ConfigMap and Secret the pod would mount, writes them to
+ * runs (docs/architecture.md §8): it reads the ConfigMap and Secret the pod would mount, writes them to
  * files, and starts the real proxy as a local process on loopback ports.
  */
 export async function runEndpointLocally(kc: KubeConfig, namespace: string, endpoint: string, options: { secretName: string; secretKey: string; timeoutMs?: number }): Promise<LocalProxy> {

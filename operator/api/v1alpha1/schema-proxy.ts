@@ -1,7 +1,7 @@
 import { defaultsOf, type JSONSchemaProps } from './json-schema.ts';
 import { QUANTITY_PATTERN } from './patterns.ts';
 
-/** RESERVED_LABELS are the proxy pods' labels the operator owns; its selectors depend on them (ARCHITECTURE.md §6). */
+/** RESERVED_LABELS are the proxy pods' labels the operator owns; its selectors depend on them (docs/architecture.md §6). */
 export const RESERVED_LABELS: readonly string[] = [
   'app.kubernetes.io/name',
   'app.kubernetes.io/instance',

@@ -55,7 +55,7 @@ const priceProperties = {
 
 /** pricesSchema is `spec.prices`; the operator turns each amount into integer micro-units for the proxy. */
 export const pricesSchema = {
-  description: 'The price table used to meter the cost of each request (ARCHITECTURE.md §7: money is exact, in micro-units).',
+  description: 'The price table used to meter the cost of each request (docs/architecture.md §7: money is exact, in micro-units).',
   type: 'object',
   default: defaultsOf(priceProperties),
   properties: priceProperties,
@@ -157,7 +157,7 @@ const BURST_RULES = [
   { rule: '!has(self.burstTokens) || has(self.tokensPerMinute)', message: 'burstTokens requires tokensPerMinute', fieldPath: '.burstTokens' },
 ] as const;
 
-/** rateLimitsSchema is `spec.rateLimits`: one token bucket per caller and kind, and the namespace's together (ARCHITECTURE.md §7). */
+/** rateLimitsSchema is `spec.rateLimits`: one token bucket per caller and kind, and the namespace's together (docs/architecture.md §7). */
 export const rateLimitsSchema = {
   description: 'Limits applied to each caller (token buckets; absent fields mean no limit). Responses carry OpenAI\'s x-ratelimit-* headers.',
   type: 'object',

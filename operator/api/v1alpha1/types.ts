@@ -24,9 +24,9 @@ export { TINFOIL_UPSTREAM_URL } from '../../../proxy/config/schema.ts';
 
 /** Provider is the kind of upstream an endpoint forwards to. */
 export type Provider = 'tinfoil' | 'openai-compatible';
-/** TrustMode says what an attestation must be rooted in (ARCHITECTURE.md §3). */
+/** TrustMode says what an attestation must be rooted in (docs/architecture.md §3). */
 export type TrustMode = 'Verified' | 'Development';
-/** AttestationPolicy says which verified releases the proxies accept (ARCHITECTURE.md §1). */
+/** AttestationPolicy says which verified releases the proxies accept (docs/architecture.md §1). */
 export type AttestationPolicy = 'Follow' | 'Pin';
 /** CallerAuth is how the proxy authenticates the clients that call it. */
 export type CallerAuth = 'none' | 'serviceaccount' | 'static-keys' | 'jwt';

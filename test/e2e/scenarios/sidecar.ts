@@ -50,7 +50,7 @@ export function sidecarScenario(world: World): void {
         return out.includes('"msg":"completion"') ? out : undefined;
       });
       expect(logs.split('\n')[0]).toContain('This is the enclave simulator answering as llama3-3-70b.');
-      // ARCHITECTURE §5: the provider key is mounted into the sidecar only.
+      // docs/architecture.md §5: the provider key is mounted into the sidecar only.
       const keyVolumes = (pod.spec.volumes ?? []).filter((v) => v.secret?.secretName === 'provider-key' || JSON.stringify(v.projected ?? {}).includes('provider-key')).map((v) => v.name);
       expect(keyVolumes.length).toBeGreaterThan(0);
       expect(sidecar?.volumeMounts?.some((m) => keyVolumes.includes(m.name))).toBe(true);

@@ -49,7 +49,7 @@ describe('ServiceAccount authentication with TokenReview on the real API server'
     return request.status!.token!;
   };
 
-  /** proxyClient is the proxy's own identity: a ServiceAccount allowed `create tokenreviews` and nothing else (ARCHITECTURE §5). */
+  /** proxyClient is the proxy's own identity: a ServiceAccount allowed `create tokenreviews` and nothing else (docs/architecture.md §5). */
   const proxyClient = async (): Promise<AuthenticationV1Api> => {
     await cluster.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'proxy' } } });
     await rbac.createClusterRole({

@@ -10,7 +10,7 @@ import { apiServerClient, appNamespace, failureOf, markReconciled, metricValue, 
 
 const STATUS = 'inference.attested.dev/status';
 
-/** assertNoProviderKeyInApp: the app containers have no env var, file or mount of the provider key Secret (ARCHITECTURE.md §5). */
+/** assertNoProviderKeyInApp: the app containers have no env var, file or mount of the provider key Secret (docs/architecture.md §5). */
 function assertNoProviderKeyInApp(pod: V1Pod): void {
   const keyVolumes = (pod.spec?.volumes ?? []).filter((v) => v.secret?.secretName === 'provider-key' || v.projected?.sources?.some((s) => s.secret?.name === 'provider-key')).map((v) => v.name);
   expect(keyVolumes).toEqual(['attested-inference-provider-key']);
