@@ -19,7 +19,7 @@ import { startProbeServer, type ProbeServer } from './controller/probes.ts';
 import { kubernetesPort } from './reconcile/cluster.ts';
 import { registerConditionMetric } from './reconcile/condition-metrics.ts';
 import { watchServiceMonitorSupport } from './reconcile/discovery.ts';
-import { EndpointReconciler } from './reconcile/endpoint.ts';
+import { EndpointReconciler, type EndpointReconcilerDeps } from './reconcile/endpoint.ts';
 import type { ClusterPort } from './reconcile/port.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
 import { kubernetesSidecarRoller } from './webhook/rollout.ts';
@@ -136,7 +136,16 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
   return startWebhook({ kc: deps.kc, logger: deps.logger, registry: deps.registry, event }, {
     ...options.webhook,
     image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy },
+    policy: { policy: options.policy, proxyImage: options.proxyImage, allowDevelopmentTrust: options.allowDevelopmentTrust },
   });
+}
+
+/** reconcilerSettings are the operator-level settings of the endpoint reconciler: rendering options and the admin policy. */
+function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDeps, 'options' | 'policy'> {
+  return {
+    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
+    policy: options.policy,
+  };
 }
 
 /**
@@ -163,7 +172,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     watcher,
     spend,
     now: () => new Date(),
-    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts },
+    ...reconcilerSettings(options),
     onRollout: rolloutHook(kc, recorder, logger, own.rollouts),
     serviceMonitor: () => monitors.supported(),
   });

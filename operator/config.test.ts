@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOperatorOptions } from './config.ts';
 
@@ -53,5 +56,26 @@ describe('operator options: the limits store', () => {
   it('refuse the removed single password for every store', () => {
     expect(() => parseOperatorOptions([...base, '--limits-store-password-file=/etc/aio/redis/password'], {})).toThrow("'--limits-store-password-file'");
     expect(() => parseOperatorOptions(base, { OPERATOR_LIMITS_STORE_PASSWORD_FILE: '/run/redis' })).toThrow('--limits-store-config');
+  });
+});
+
+describe('operator options: the admin policy', () => {
+  it('is the built-in closed default without --policy-file, development trust as the flag says', () => {
+    expect(parseOperatorOptions(base, {}).policy.default).toMatchObject({ proxyImages: [], unattestedUpstreamHosts: [], limitsStores: [], developmentTrust: false });
+    expect(parseOperatorOptions([...base, '--allow-development-trust'], {}).policy.default.developmentTrust).toBe(true);
+  });
+
+  it('is read once from --policy-file or OPERATOR_POLICY_FILE, frozen, and a bad file stops the start naming the option and the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aio-options-'));
+    const good = join(dir, 'policy.json');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(good, JSON.stringify({ name: 'attested-inference-policy', default: { limitsStores: ['rediss://redis.limits.svc:6380'] }, namespaces: { 'team-a': { proxyImages: ['r/p@sha256:' + 'd'.repeat(64)] } } }));
+    writeFileSync(bad, JSON.stringify({ default: { unattestedUpstreamHosts: ['https://api.example/v1'] } }));
+    const policy = parseOperatorOptions([...base, `--policy-file=${good}`], {}).policy;
+    expect(policy.default.limitsStores).toEqual(['rediss://redis.limits.svc:6380']);
+    expect(Object.isFrozen(policy.namespaces['team-a'])).toBe(true);
+    expect(parseOperatorOptions(base, { OPERATOR_POLICY_FILE: good }).policy.namespaces['team-a']?.proxyImages).toHaveLength(1);
+    expect(() => parseOperatorOptions([...base, `--policy-file=${bad}`], {})).toThrow(/^--policy-file .*bad\.json: default\.unattestedUpstreamHosts\[0\] must be host or host:port/);
+    expect(() => parseOperatorOptions([...base, `--policy-file=${join(dir, 'none.json')}`], {})).toThrow('--policy-file');
   });
 });

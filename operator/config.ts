@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadPolicyFile } from './policy/load.ts';
+import { builtInPolicy, type AdminPolicy } from './policy/model.ts';
 import { FAILURE_POLICIES, type WebhookClient } from './webhook/configuration.ts';
 import type { WebhookOptions } from './webhook/start.ts';
 import { FAILURE_MODES } from './webhook/handler.ts';
 import { parseClientNames, type ClientAuth } from './webhook/client-auth.ts';
 
 /** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
-export type WebhookSettings = Omit<WebhookOptions, 'image' | 'rotation' | 'certificateIntervalMs'>;
+export type WebhookSettings = Omit<WebhookOptions, 'image' | 'policy' | 'rotation' | 'certificateIntervalMs'>;
 
 /** OperatorOptions are the operator's settings, read once from flags and environment, here only. */
 export interface OperatorOptions {
@@ -18,6 +20,12 @@ export interface OperatorOptions {
   readonly proxyImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** allowDevelopmentTrust lets endpoints trust a development signing key (off by default, loud when on). */
   readonly allowDevelopmentTrust: boolean;
+  /**
+   * policy is the admin policy (--policy-file, read and validated once at start, frozen), or the
+   * built-in closed default without one (operator/policy/model.ts). The reconciler and the webhook
+   * refuse endpoints that violate it.
+   */
+  readonly policy: AdminPolicy;
   readonly leaderElection: boolean;
   /** leaseNamespace holds the leader Lease: the operator's own namespace. */
   readonly leaseNamespace: string;
@@ -57,6 +65,7 @@ const FLAGS = {
   'proxy-image': { type: 'string' },
   'proxy-image-pull-policy': { type: 'string' },
   'allow-development-trust': { type: 'boolean' },
+  'policy-file': { type: 'string' },
   'leader-elect': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'probe-port': { type: 'string' },
@@ -101,6 +110,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
   if (image === '') throw new Error('--proxy-image (or OPERATOR_PROXY_IMAGE) is required: the image the proxy pods run');
   const leaseNamespace = typeof flags['lease-namespace'] === 'string' ? flags['lease-namespace'] : env.POD_NAMESPACE ?? 'attested-inference-system';
   const webhook = webhookSettings(pick, env.POD_NAMESPACE ?? leaseNamespace);
+  const allowDevelopmentTrust = values['allow-development-trust'] === true || env.OPERATOR_ALLOW_DEVELOPMENT_TRUST === 'true';
   const limitsStoreConfig = pick('limits-store-config', '');
   // ADR 0009: one password for whatever store an endpoint names reached a tenant's Redis; refuse the old setting loudly.
   if (env.OPERATOR_LIMITS_STORE_PASSWORD_FILE !== undefined) throw new Error('OPERATOR_LIMITS_STORE_PASSWORD_FILE was removed: list the stores and the credential for each in --limits-store-config');
@@ -109,7 +119,8 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     namespaces: list(pick('namespaces', '')),
     proxyImage: image,
     proxyImagePullPolicy: pull as OperatorOptions['proxyImagePullPolicy'],
-    allowDevelopmentTrust: values['allow-development-trust'] === true || env.OPERATOR_ALLOW_DEVELOPMENT_TRUST === 'true',
+    allowDevelopmentTrust,
+    policy: adminPolicy(pick('policy-file', ''), allowDevelopmentTrust),
     leaderElection: pick('leader-elect', 'true') !== 'false',
     leaseNamespace,
     leaseName: 'attested-inference-operator',
@@ -123,6 +134,11 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     ...(webhook ? { webhook } : {}),
     ...(limitsStoreConfig === '' ? {} : { limitsStoreConfig }),
   };
+}
+
+/** adminPolicy reads --policy-file once (a bad file stops the start, naming the option and the field), else the built-in closed default. */
+function adminPolicy(file: string, allowDevelopmentTrust: boolean): AdminPolicy {
+  return file === '' ? builtInPolicy(allowDevelopmentTrust) : loadPolicyFile(file, allowDevelopmentTrust);
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {

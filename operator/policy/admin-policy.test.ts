@@ -3,15 +3,16 @@ import { endpoint } from '../../test/fixtures/endpoints.ts';
 import { developmentTrustAllowed, limitsStoreAllowed, policyViolations } from './admin-policy.ts';
 import { builtInPolicy, type AdminPolicy } from './model.ts';
 import { parsePolicy } from './load.ts';
+import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { hostAllowed } from './urls.ts';
 
 const OWN_IMAGE = 'registry.local/attested-inference-proxy@sha256:' + 'a'.repeat(64);
 const options = { proxyImage: OWN_IMAGE, allowDevelopmentTrust: true };
 const PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
 
-const tinfoil = (extra: Record<string, unknown> = {}, namespace = 'team-a') => endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, ...extra }, namespace);
-const unattested = (url: string, namespace = 'team-a') => endpoint('plain', { provider: 'openai-compatible', acknowledgeUnattested: true, upstream: { url }, apiKeySecretRef: { name: 'k' } }, namespace);
-const development = (namespace = 'team-a') => tinfoil({ upstream: { url: 'http://127.0.0.1:9000' }, attestation: { trust: 'Development', developmentPublicKey: PEM, bundleUrl: 'http://127.0.0.1:9000' } }, namespace);
+const tinfoil = (extra: Record<string, unknown> = {}, namespace = 'team-a'): InferenceEndpoint => endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, ...extra }, namespace);
+const unattested = (url: string, namespace = 'team-a'): InferenceEndpoint => endpoint('plain', { provider: 'openai-compatible', acknowledgeUnattested: true, upstream: { url }, apiKeySecretRef: { name: 'k' } }, namespace);
+const development = (namespace = 'team-a'): InferenceEndpoint => tinfoil({ upstream: { url: 'http://127.0.0.1:9000' }, attestation: { trust: 'Development', developmentPublicKey: PEM, bundleUrl: 'http://127.0.0.1:9000' } }, namespace);
 
 const policy: AdminPolicy = parsePolicy({
   default: { proxyImages: ['registry.local/custom-proxy@sha256:' + 'b'.repeat(64)], unattestedUpstreamHosts: ['api.allowed.example', 'llm.allowed.example:8443'], limitsStores: ['rediss://redis.limits.svc:6380'], developmentTrust: false },
@@ -80,7 +81,7 @@ describe('the admin policy check', () => {
   });
 
   it('lets a limits store be named only when the policy lists it (normalised)', () => {
-    const store = (url: string) => tinfoil({ limitsStore: { redis: { url } } });
+    const store = (url: string): InferenceEndpoint => tinfoil({ limitsStore: { redis: { url } } });
     expect(policyViolations(store('rediss://redis.limits.svc:6380'), policy, options)).toEqual([]);
     expect(policyViolations(store('REDISS://Redis.Limits.svc:6380/'), policy, options)).toEqual([]);
     expect(policyViolations(store('rediss://redis.tenant.svc:6380'), policy, options)).toMatchObject([{ field: 'spec.limitsStore.redis.url', rule: 'limitsStores' }]);

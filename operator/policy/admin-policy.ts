@@ -1,6 +1,6 @@
 import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
-import { rulesFor, type AdminPolicy, type PolicyRules, type RuleName } from './model.ts';
+import { builtInPolicy, rulesFor, type AdminPolicy, type PolicyRules, type RuleName } from './model.ts';
 import { hostAllowed, normaliseStoreUrl, upstreamHost } from './urls.ts';
 
 /** PolicyViolation is one thing an endpoint asks for that the admin policy refuses; `message` names the field and the policy. */
@@ -27,7 +27,8 @@ interface Context {
 
 type Rule = (c: Context) => PolicyViolation | undefined;
 
-function refusal(c: Context, field: string, rule: RuleName, value: string, why = ''): PolicyViolation {
+function refusal(c: Context, at: { readonly field: string; readonly rule: RuleName }, value: string, why = ''): PolicyViolation {
+  const { field, rule } = at;
   const namespace = c.endpoint.metadata.namespace ?? '';
   const scope = Object.hasOwn(c.policy.namespaces, namespace) ? ` for namespace ${namespace}` : '';
   return { field, rule, message: `${field} ${JSON.stringify(value)} is not allowed by policy ${c.policy.name} (${rule}${scope})${why}` };
@@ -51,7 +52,7 @@ export function limitsStoreAllowed(policy: AdminPolicy, namespace: string, url: 
 const proxyImage: Rule = (c) => {
   const image = c.endpoint.spec.proxy.image;
   if (image === undefined || image === c.options.proxyImage || c.rules.proxyImages.includes(image)) return undefined;
-  return refusal(c, 'spec.proxy.image', 'proxyImages', image, `; allowed: the operator's proxy image${c.rules.proxyImages.length > 0 ? `, ${c.rules.proxyImages.join(', ')}` : ''}`);
+  return refusal(c, { field: 'spec.proxy.image', rule: 'proxyImages' }, image, `; allowed: the operator's proxy image${c.rules.proxyImages.length > 0 ? `, ${c.rules.proxyImages.join(', ')}` : ''}`);
 };
 
 /**
@@ -62,13 +63,13 @@ const proxyImage: Rule = (c) => {
 const configRepo: Rule = (c) => {
   const { spec } = c.endpoint;
   if (spec.provider !== 'tinfoil' || spec.attestation.trust !== 'Verified' || c.rules.configRepos.includes(spec.attestation.configRepo)) return undefined;
-  return refusal(c, 'spec.attestation.configRepo', 'configRepos', spec.attestation.configRepo, listed(c.rules.configRepos));
+  return refusal(c, { field: 'spec.attestation.configRepo', rule: 'configRepos' }, spec.attestation.configRepo, listed(c.rules.configRepos));
 };
 
 const developmentTrust: Rule = (c) => {
   if (c.endpoint.spec.attestation.trust !== 'Development') return undefined;
-  if (!c.options.allowDevelopmentTrust) return refusal(c, 'spec.attestation.trust', 'developmentTrust', 'Development', '; the operator runs without --allow-development-trust');
-  return c.rules.developmentTrust ? undefined : refusal(c, 'spec.attestation.trust', 'developmentTrust', 'Development');
+  if (!c.options.allowDevelopmentTrust) return refusal(c, { field: 'spec.attestation.trust', rule: 'developmentTrust' }, 'Development', '; the operator runs without --allow-development-trust');
+  return c.rules.developmentTrust ? undefined : refusal(c, { field: 'spec.attestation.trust', rule: 'developmentTrust' }, 'Development');
 };
 
 /** unattestedUpstream: an openai-compatible endpoint sends the namespace's key, unsealed, to its upstream, so only to a listed host. */
@@ -79,13 +80,13 @@ const unattestedUpstream: Rule = (c) => {
   if (hostAllowed(url, c.rules.unattestedUpstreamHosts)) return undefined;
   const host = upstreamHost(url);
   const why = host.ok ? ` (host ${host.hostname}:${host.port})${listed(c.rules.unattestedUpstreamHosts)}` : `: it ${host.problem}`;
-  return refusal(c, 'spec.upstream.url', 'unattestedUpstreamHosts', url, why);
+  return refusal(c, { field: 'spec.upstream.url', rule: 'unattestedUpstreamHosts' }, url, why);
 };
 
 const limitsStore: Rule = (c) => {
   const url = c.endpoint.spec.limitsStore?.redis.url;
   if (url === undefined || limitsStoreAllowed(c.policy, c.endpoint.metadata.namespace ?? '', url)) return undefined;
-  return refusal(c, 'spec.limitsStore.redis.url', 'limitsStores', url, listed(c.rules.limitsStores));
+  return refusal(c, { field: 'spec.limitsStore.redis.url', rule: 'limitsStores' }, url, listed(c.rules.limitsStores));
 };
 
 /** RULES are the checks in the order refusals are reported. */
@@ -100,3 +101,11 @@ export function policyViolations(endpoint: InferenceEndpoint, policy: AdminPolic
   const c: Context = { endpoint, policy, options, rules: rulesFor(policy, endpoint.metadata.namespace ?? '') };
   return RULES.flatMap((rule) => rule(c) ?? []);
 }
+
+/** EndpointPolicy is the admin policy with the operator-level facts the check needs, as the reconciler and the webhook hold it. */
+export interface EndpointPolicy extends PolicyCheckOptions {
+  readonly policy: AdminPolicy;
+}
+
+/** CLOSED_POLICY is what a caller that was given no policy checks against: the built-in default, no development trust, no proxy image but the default. */
+export const CLOSED_POLICY: EndpointPolicy = { policy: builtInPolicy(false), proxyImage: '', allowDevelopmentTrust: false };

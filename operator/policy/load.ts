@@ -21,7 +21,14 @@ function unknownKeys(value: Record<string, unknown>, known: readonly string[], f
   if (extra.length > 0) throw new PolicyFileError(`${field} has unknown keys: ${extra.join(', ')} (known: ${known.join(', ')})`);
 }
 
-function stringList(value: unknown, field: string, entry: RegExp, what: string, normalise: (s: string) => string = (s) => s): string[] {
+interface Entries {
+  readonly pattern: RegExp;
+  readonly what: string;
+  readonly normalise?: (s: string) => string;
+}
+
+function stringList(value: unknown, field: string, entries: Entries): string[] {
+  const { pattern: entry, what, normalise = (s: string): string => s } = entries;
   if (!Array.isArray(value)) throw new PolicyFileError(`${field} must be a list of ${what}`);
   return value.map((item, i) => {
     if (typeof item !== 'string' || !entry.test(item.trim())) throw new PolicyFileError(`${field}[${String(i)}] must be ${what}, got ${JSON.stringify(item)}`);
@@ -31,10 +38,10 @@ function stringList(value: unknown, field: string, entry: RegExp, what: string, 
 
 /** RULE_PARSERS check one rule's value each, naming the field of whatever is wrong. */
 const RULE_PARSERS: { readonly [K in keyof PolicyRules]: (value: unknown, field: string, allowDevelopmentTrust: boolean) => PolicyRules[K] } = {
-  proxyImages: (v, f) => stringList(v, f, IMAGE, 'an image reference (pin by digest: repo@sha256:...)'),
-  configRepos: (v, f) => stringList(v, f, REPOSITORY, 'a GitHub repository owner/name'),
-  unattestedUpstreamHosts: (v, f) => stringList(v, f, HOST_ENTRY, 'host or host:port (no scheme, path or user)', normaliseHostEntry),
-  limitsStores: (v, f) => stringList(v, f, STORE_URL, 'a redis:// or rediss:// URL without credentials', normaliseStoreUrl),
+  proxyImages: (v, f) => stringList(v, f, { pattern: IMAGE, what: 'an image reference (pin by digest: repo@sha256:...)' }),
+  configRepos: (v, f) => stringList(v, f, { pattern: REPOSITORY, what: 'a GitHub repository owner/name' }),
+  unattestedUpstreamHosts: (v, f) => stringList(v, f, { pattern: HOST_ENTRY, what: 'host or host:port (no scheme, path or user)', normalise: normaliseHostEntry }),
+  limitsStores: (v, f) => stringList(v, f, { pattern: STORE_URL, what: 'a redis:// or rediss:// URL without credentials', normalise: normaliseStoreUrl }),
   developmentTrust: (v, f, allow) => {
     if (typeof v !== 'boolean') throw new PolicyFileError(`${f} must be true or false`);
     // Development trust is the operator flag's AND the policy's: a policy cannot switch it on alone.
@@ -50,7 +57,7 @@ function parseRules(value: unknown, field: string, allowDevelopmentTrust: boolea
   for (const name of RULE_NAMES) {
     if (value[name] !== undefined) rules[name] = RULE_PARSERS[name](value[name], `${field}.${name}`, allowDevelopmentTrust);
   }
-  return rules as Partial<PolicyRules>;
+  return rules;
 }
 
 function parseNamespaces(value: unknown, allowDevelopmentTrust: boolean): Record<string, Partial<PolicyRules>> {

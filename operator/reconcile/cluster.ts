@@ -82,6 +82,9 @@ export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
         body: { ...endpoint, status },
       });
     },
+    async deleteChild(object: KubernetesObject, uid: string): Promise<void> {
+      await orUndefined(objects.delete(object, undefined, undefined, undefined, undefined, 'Background', { preconditions: { uid } }));
+    },
     event: events,
   };
 }

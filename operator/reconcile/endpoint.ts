@@ -6,6 +6,8 @@ import type { AttestationWatcher } from '../attestation/watcher.ts';
 import { budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
 import type { SpendReader } from '../limits/spend-reader.ts';
 import { LimitsStoreRefused } from '../limits/store-access.ts';
+import { developmentTrustAllowed, policyViolations, type PolicyViolation } from '../policy/admin-policy.ts';
+import { builtInPolicy, type AdminPolicy } from '../policy/model.ts';
 import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
 import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
@@ -15,6 +17,7 @@ import { AppliedRecords } from './apply.ts';
 import { ChildWriter, type ChildrenOutcome } from './children.ts';
 import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
+import { refusedStatus, removeChildren } from './refused.ts';
 import { secretProblems } from './secrets.ts';
 import { computeStatus, rolloutSettled, type Problem } from './status.ts';
 
@@ -22,7 +25,10 @@ import { computeStatus, rolloutSettled, type Problem } from './status.ts';
 export interface EndpointReconcilerDeps {
   readonly port: ClusterPort;
   readonly watcher: AttestationWatcher;
+  /** options.allowDevelopmentTrust is the operator's --allow-development-trust flag (absent: off). */
   readonly options: Omit<DesiredOptions, 'releaseDigest' | 'serviceMonitor'>;
+  /** policy is the admin policy (--policy-file); absent, the built-in closed default (operator/policy/model.ts). */
+  readonly policy?: AdminPolicy;
   /** serviceMonitor says whether the cluster serves the ServiceMonitor CRD right now. */
   readonly serviceMonitor?: () => boolean;
   readonly now: () => Date;
@@ -89,10 +95,14 @@ export class EndpointReconciler {
       this.#applied.forget(namespace, Object.values(childNames(name)));
       return {};
     }
+    // The admin policy comes before anything is verified, rendered or applied (operator/policy/).
+    const violations = this.#violations(endpoint);
+    if (violations.length > 0) return this.#refuse(key, endpoint, violations);
     const { observation, deployment } = await this.#gather(key, endpoint);
     const now = this.#deps.now();
     const { digest, rollout: wanted } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
-    const desired = desiredChildren(endpoint, { ...this.#deps.options, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
+    const allowDevelopmentTrust = developmentTrustAllowed(this.#policy(), endpoint.metadata.namespace ?? '', this.#deps.options.allowDevelopmentTrust === true);
+    const desired = desiredChildren(endpoint, { ...this.#deps.options, allowDevelopmentTrust, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
     const problems: Problem[] = [];
     const written = await this.#children.writeAll(endpoint, desired.objects, problems);
     const { current, rollout } = afterWrite(written, deployment, wanted);
@@ -104,6 +114,29 @@ export class EndpointReconciler {
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
     return soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs);
+  }
+
+  #policy(): AdminPolicy {
+    return this.#deps.policy ?? builtInPolicy(this.#deps.options.allowDevelopmentTrust === true);
+  }
+
+  #violations(endpoint: InferenceEndpoint): PolicyViolation[] {
+    return policyViolations(endpoint, this.#policy(), { proxyImage: this.#deps.options.image.image, allowDevelopmentTrust: this.#deps.options.allowDevelopmentTrust === true });
+  }
+
+  /**
+   * #refuse handles an endpoint the admin policy refuses: nothing is verified or rendered, children
+   * it already owns are deleted (they run or trust what the policy refuses), and the status says
+   * so; its Event comes with the status write.
+   */
+  async #refuse(key: string, endpoint: InferenceEndpoint, violations: readonly PolicyViolation[]): Promise<ReconcileOutcome> {
+    const namespace = endpoint.metadata.namespace ?? '';
+    this.#deps.watcher.forget(key);
+    this.#deps.spend?.forget(key);
+    const removed = await removeChildren(this.#deps.port, endpoint, this.#deps.serviceMonitor?.() === true);
+    this.#applied.forget(namespace, Object.values(childNames(endpoint.metadata.name ?? '')));
+    if (removed.length > 0) this.#deps.port.event(endpoint, 'Warning', 'PolicyViolation', `Deleted ${removed.join(', ')}: the admin policy refuses the endpoint.`);
+    return (await this.#writeStatus(endpoint, refusedStatus(endpoint, violations, this.#deps.now()))) ? {} : { requeueAfterMs: 250 };
   }
 
   /**

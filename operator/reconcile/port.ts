@@ -22,5 +22,7 @@ export interface ClusterPort {
   /** mountFailures lists recent FailedMount Events of the endpoint's proxy pods (kubelet reports missing Secrets there). */
   mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]>;
   writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void>;
+  /** deleteChild deletes a child, only if it is still the object of that `uid` (a precondition), with its dependents in the background; absent is fine. */
+  deleteChild(object: KubernetesObject, uid: string): Promise<void>;
   event(endpoint: InferenceEndpoint, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }

@@ -39,6 +39,13 @@ describe('the injection decision', () => {
     { name: 'namespace opted in with no endpoint at all', input: { pod: pod(), namespace: enabled, endpoints: [] }, reason: 'no-default-endpoint' },
     { name: 'named endpoint missing', input: { pod: pod({ 'inference.attested.dev/inject': 'nope' }), namespace: plain, endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'nope' },
     { name: 'default endpoint annotation names a missing endpoint', input: { pod: pod(), namespace: namespace({ 'inference.attested.dev/default-endpoint': 'gone' }), endpoints: [ready('chat')] }, reason: 'endpoint-not-found', endpoint: 'gone' },
+    {
+      name: 'the endpoint runs a proxy image the admin policy does not list',
+      input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [{ ...endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, proxy: { image: 'evil.example/proxy:1' } }), status: { observedGeneration: 1 } }] },
+      reason: 'endpoint-refused-by-policy',
+      endpoint: 'chat',
+      field: 'spec.proxy.image',
+    },
     { name: 'endpoint not reconciled yet', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } })] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
     { name: 'the pod shares its process namespace', input: { pod: pod({}, { shareProcessNamespace: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.shareProcessNamespace' },
     { name: "the pod uses the node's process namespace", input: { pod: pod({}, { hostPID: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.hostPID' },

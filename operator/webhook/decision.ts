@@ -1,5 +1,6 @@
 import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { CLOSED_POLICY, policyViolations, type EndpointPolicy } from '../policy/admin-policy.ts';
 import { ANNOTATION_DEFAULT_ENDPOINT, ANNOTATION_INJECT, ANNOTATION_INJECTION_STATUS, LABEL_INJECTION, LABEL_NAME, PROXY_APP_NAME } from '../resources/names.ts';
 import { hasSidecar, isolationProblem } from './isolation.ts';
 import type { ReasonCode } from './reasons.ts';
@@ -12,6 +13,8 @@ export interface DecisionInput {
   readonly namespace: V1ObjectMeta;
   /** endpoints are the InferenceEndpoints in the pod's namespace (an endpoint serves only its own, ARCHITECTURE.md §4). */
   readonly endpoints: readonly InferenceEndpoint[];
+  /** policy is the admin policy endpoints must meet to be injected (operator/policy/); absent, CLOSED_POLICY. */
+  readonly policy?: EndpointPolicy;
 }
 
 /** Decision is the outcome: a reason code and, when one was resolved, the endpoint's name and object. */
@@ -100,10 +103,15 @@ const CHECKS: readonly Check[] = [
   // Before anything is resolved or injected: a pod that would hand its app the key never gets the sidecar.
   ({ pod }) => isolationProblem(pod, false),
   ({ pod, namespace, endpoints }) => (endpointNameFor(pod.metadata, namespace, endpoints) === undefined ? { reason: 'no-default-endpoint' } : undefined),
-  ({ pod, namespace, endpoints }) => {
+  (input) => {
+    const { pod, namespace, endpoints } = input;
     const name = endpointNameFor(pod.metadata, namespace, endpoints) ?? '';
     const endpoint = endpoints.find((e) => e.metadata.name === name);
     if (endpoint === undefined) return { reason: 'endpoint-not-found', endpointName: name };
+    // The operator renders nothing for a refused endpoint; its sidecar must not run it either.
+    const p = input.policy ?? CLOSED_POLICY;
+    const violations = policyViolations(endpoint, p.policy, p);
+    if (violations.length > 0) return { reason: 'endpoint-refused-by-policy', endpointName: name, endpoint, field: violations.map((v) => v.field).join(', ') };
     return endpointReady(endpoint) ? { reason: 'injected', endpointName: name, endpoint } : { reason: 'endpoint-not-ready', endpointName: name, endpoint };
   },
 ];

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { endpoint } from '../../test/fixtures/endpoints.ts';
 import { applyPatch, patchFixture, podFixture } from '../../test/fixtures/webhook/patches.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import type { EndpointPolicy } from '../policy/admin-policy.ts';
+import { parsePolicy } from '../policy/load.ts';
 import type { AdmissionResponse } from './admission.ts';
 import { admitPod, type FailureMode, type InjectionOutcome } from './handler.ts';
 import type { PatchOperation } from './json-patch.ts';
@@ -10,12 +12,12 @@ import type { PatchOperation } from './json-patch.ts';
 const chat: InferenceEndpoint = { ...endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' } }), status: { observedGeneration: 1 } };
 const image = { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'IfNotPresent' } as const;
 
-async function admit(pod: V1Pod, options: { namespace?: V1ObjectMeta; endpoints?: InferenceEndpoint[]; failureMode?: FailureMode; dryRun?: boolean } = {}): Promise<{ response: AdmissionResponse; patch: PatchOperation[]; outcomes: InjectionOutcome[] }> {
+async function admit(pod: V1Pod, options: { namespace?: V1ObjectMeta; endpoints?: InferenceEndpoint[]; failureMode?: FailureMode; dryRun?: boolean; policy?: EndpointPolicy } = {}): Promise<{ response: AdmissionResponse; patch: PatchOperation[]; outcomes: InjectionOutcome[] }> {
   const outcomes: InjectionOutcome[] = [];
   const response = await admitPod(
     { uid: 'uid-1', namespace: 'team-a', object: pod, ...(options.dryRun ? { dryRun: true } : {}) },
     { readNamespace: () => Promise.resolve(options.namespace ?? { name: 'team-a' }), listEndpoints: () => Promise.resolve(options.endpoints ?? [chat]), report: (o) => outcomes.push(o) },
-    { image, failureMode: options.failureMode ?? 'reject' },
+    { image, failureMode: options.failureMode ?? 'reject', ...(options.policy ? { policy: options.policy } : {}) },
   );
   const patch = response.patch ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as PatchOperation[]) : [];
   return { response, patch, outcomes };
@@ -55,7 +57,8 @@ describe('the admission handler and the patch builder', () => {
       ...endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' }, budgets: { namespace: { daily: '10' } }, limitsStore: { redis: { url: 'redis://redis:6379', passwordSecretRef: { name: 'limits-redis' } } } }),
       status: { observedGeneration: 1 },
     };
-    const pod = applyPatch(podFixture('app'), (await admit(podFixture('app'), { endpoints: [shared] })).patch);
+    const policy = { policy: parsePolicy({ default: { limitsStores: ['redis://redis:6379'] } }, false), proxyImage: image.image, allowDevelopmentTrust: false };
+    const pod = applyPatch(podFixture('app'), (await admit(podFixture('app'), { endpoints: [shared], policy })).patch);
     const volume = (pod.spec!.volumes ?? []).find((v) => v.projected?.sources?.some((s) => s.secret?.name === 'limits-redis'));
     expect(volume).toBeDefined();
     expect(pod.spec!.initContainers![0]!.volumeMounts!.map((m) => m.name)).toContain(volume!.name);

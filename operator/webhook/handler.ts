@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { CLOSED_POLICY, developmentTrustAllowed, type EndpointPolicy } from '../policy/admin-policy.ts';
 import type { ProxyImage } from '../resources/container.ts';
 import type { AdmissionRequest, AdmissionResponse } from './admission.ts';
 import { decide, optIn, type Decision } from './decision.ts';
@@ -39,6 +40,8 @@ export interface InjectorDeps {
 export interface InjectorOptions {
   readonly image: ProxyImage;
   readonly failureMode: FailureMode;
+  /** policy is the admin policy an endpoint must meet to be injected (operator/policy/); absent, CLOSED_POLICY. */
+  readonly policy?: EndpointPolicy;
 }
 
 function podLabel(pod: V1Pod): string {
@@ -73,7 +76,9 @@ async function gather(pod: V1Pod, namespace: string, deps: InjectorDeps): Promis
 function respond(request: AdmissionRequest, pod: V1Pod, decision: Decision, options: InjectorOptions): { response: AdmissionResponse; result: InjectionResult; message: string } {
   const message = reasonMessage(decision.reason, decision.endpointName, decision.field);
   if (decision.reason === 'injected' && decision.endpoint) {
-    return { response: patchResponse(request.uid, pod, injectSidecar(pod, decision.endpoint, { image: options.image })), result: 'injected', message };
+    const p = options.policy ?? CLOSED_POLICY;
+    const allowDevelopmentTrust = developmentTrustAllowed(p.policy, decision.endpoint.metadata.namespace ?? '', p.allowDevelopmentTrust);
+    return { response: patchResponse(request.uid, pod, injectSidecar(pod, decision.endpoint, { image: options.image, allowDevelopmentTrust })), result: 'injected', message };
   }
   if (decision.reason === 'not-opted-in' || decision.reason === 'already-injected') return { response: { uid: request.uid, allowed: true }, result: 'skipped', message };
   const failable = FAILABLE_REASONS.includes(decision.reason);
@@ -94,7 +99,7 @@ function respond(request: AdmissionRequest, pod: V1Pod, decision: Decision, opti
 export async function admitPod(request: AdmissionRequest, deps: InjectorDeps, options: InjectorOptions): Promise<AdmissionResponse> {
   const pod = (request.object ?? {}) as V1Pod;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
-  const decision = decide({ pod, ...(await gather(pod, namespace, deps)) });
+  const decision = decide({ pod, ...(await gather(pod, namespace, deps)), ...(options.policy ? { policy: options.policy } : {}) });
   const { response, result, message } = respond(request, pod, decision, options);
   deps.report({
     result,

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import type { EndpointPolicy } from '../policy/admin-policy.ts';
 import type { ProxyImage } from '../resources/container.ts';
 import { CertificateController } from './certificate-controller.ts';
 import type { ClientAuth } from './client-auth.ts';
@@ -25,6 +26,8 @@ export interface WebhookOptions {
   readonly failureMode: FailureMode;
   readonly failurePolicy: FailurePolicy;
   readonly image: ProxyImage;
+  /** policy is the admin policy endpoints must meet to be injected (operator/policy/). */
+  readonly policy?: EndpointPolicy;
   readonly rotation?: Partial<RotationPolicy>;
   readonly certificateIntervalMs?: number;
   /**
@@ -114,7 +117,7 @@ export async function startWebhook(deps: WebhookDeps, options: WebhookOptions): 
   }, { identity: servingIdentity(options.client), ...(options.rotation ? { policy: options.rotation } : {}), ...(options.certificateIntervalMs !== undefined ? { intervalMs: options.certificateIntervalMs } : {}) });
   const first = await certificates.prepare();
   server.current = await startWebhookServer({
-    admit: (request) => admitPod(request, { ...reads, report }, { image: options.image, failureMode: options.failureMode }),
+    admit: (request) => admitPod(request, { ...reads, report }, { image: options.image, failureMode: options.failureMode, ...(options.policy ? { policy: options.policy } : {}) }),
     logger: deps.logger,
   }, { host: options.host, port: options.port, certificate: first.serving, ...(clientAuth ? { clientAuth } : {}) });
   await certificates.start();

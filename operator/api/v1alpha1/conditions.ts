@@ -55,7 +55,7 @@ export const REASONS = {
   DevelopmentTrustDisabled: {
     type: 'Attested',
     status: 'False',
-    sentence: 'spec.attestation.trust is Development but the operator runs without --allow-development-trust.',
+    sentence: 'spec.attestation.trust is Development but development trust is not allowed (--allow-development-trust and the admin policy); no proxy runs for the endpoint.',
   },
   Pending: { type: 'Attested', status: 'Unknown', sentence: 'The upstream has not been verified yet.' },
 
@@ -85,6 +85,13 @@ export const REASONS = {
     status: 'True',
     sentence: 'spec.limitsStore.redis.url is not a limits store the operator is configured to read; it does not connect there, so status.budgets is not updated.',
   },
+  PolicyViolation: {
+    type: 'Degraded',
+    status: 'True',
+    sentence: 'The spec asks for something the admin policy does not allow; the operator renders and runs nothing for the endpoint until the spec or the policy changes.',
+  },
+  RefusedByPolicy: { type: 'Ready', status: 'False', sentence: 'No proxy runs: the admin policy refuses the endpoint (Degraded says why).' },
+  NothingToRoll: { type: 'Progressing', status: 'False', sentence: 'No proxy pods are being replaced: none run for the endpoint.' },
   NameConflict: {
     type: 'Degraded',
     status: 'True',
