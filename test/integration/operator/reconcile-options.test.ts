@@ -37,7 +37,7 @@ describe('reconcile options on the real API server', () => {
     watcher,
     now: () => new Date(),
     serviceMonitor: () => monitors.supported(),
-    options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443] },
+    options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
   });
 
   beforeAll(async () => {

@@ -28,7 +28,7 @@ describe('the endpoint reconciler against the real API server', () => {
       port,
       watcher,
       now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443] },
+      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
     });
   });
   afterAll(async () => {

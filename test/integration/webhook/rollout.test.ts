@@ -51,7 +51,7 @@ describe('rolling injected workloads when the attested release changes', () => {
       port: recordingPort(cluster),
       watcher,
       now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443] },
+      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
       onRollout: (endpoint, rollout) => rollouts.push(roll(endpoint, rollout)),
     });
     await createEndpoint(cluster, ns.name, 'chat', simulatorEndpointSpec(simulator, { replicas: 1 }));

@@ -1,3 +1,4 @@
+import { builtInPolicy } from '../../../operator/policy/model.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AdmissionregistrationV1Api, CustomObjectsApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
@@ -68,6 +69,8 @@ export async function startTestWebhook(cluster: TestCluster, options: { failureM
       failureMode: options.failureMode ?? 'reject',
       failurePolicy: options.failurePolicy ?? 'Fail',
       image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'IfNotPresent' },
+      // As an operator started with --allow-development-trust and no --policy-file (the endpoints trust the simulator).
+      policy: { policy: builtInPolicy(true), proxyImage: 'registry.local/attested-inference-proxy:test', allowDevelopmentTrust: true },
       ...(options.propagationMs !== undefined ? { rotation: { propagationMs: options.propagationMs } } : {}),
       ...(options.certificateIntervalMs !== undefined ? { certificateIntervalMs: options.certificateIntervalMs } : {}),
       ...(options.clientAuth === false ? {} : { clientAuth: apiServerClientAuth() }),
