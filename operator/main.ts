@@ -1,5 +1,5 @@
 // The operator's entry point: read options, start the operator, stop it gracefully on SIGTERM.
-//   node operator/main.ts --proxy-image IMAGE [--kubeconfig FILE] [--namespaces a,b] [--allow-development-trust]
+//   node operator/main.ts --proxy-image IMAGE [--kubeconfig FILE] [--namespaces a,b] [--allow-development-trust] [--policy-file FILE]
 import pino from 'pino';
 import { startOperator } from './app.ts';
 import { parseOperatorOptions } from './config.ts';
@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   const options = parseOperatorOptions(process.argv.slice(2), process.env);
   const logger = pino({ level: options.logLevel, base: { component: 'operator' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } });
   if (options.allowDevelopmentTrust) logger.warn('DEVELOPMENT TRUST ALLOWED: endpoints may trust a development signing key instead of hardware attestation');
+  logger.info({ policy: options.policy.name, exceptions: Object.keys(options.policy.namespaces) }, 'admin policy loaded');
   const operator = await startOperator(options, logger);
   let stopping = false;
   const stop = (signal: string): void => {
