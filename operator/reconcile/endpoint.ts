@@ -133,9 +133,10 @@ export class EndpointReconciler {
     const namespace = endpoint.metadata.namespace ?? '';
     this.#deps.watcher.forget(key);
     this.#deps.spend?.forget(key);
-    const removed = await removeChildren(this.#deps.port, endpoint, this.#deps.serviceMonitor?.() === true);
+    const { removed, failed } = await removeChildren(this.#deps.port, endpoint, this.#deps.serviceMonitor?.() === true);
     this.#applied.forget(namespace, Object.values(childNames(endpoint.metadata.name ?? '')));
     if (removed.length > 0) this.#deps.port.event(endpoint, 'Warning', 'PolicyViolation', `Deleted ${removed.join(', ')}: the admin policy refuses the endpoint.`);
+    if (failed.length > 0) this.#deps.port.event(endpoint, 'Warning', 'PolicyViolation', `Could not delete children of a refused endpoint: ${failed.join('; ')}`);
     return (await this.#writeStatus(endpoint, refusedStatus(endpoint, violations, this.#deps.now()))) ? {} : { requeueAfterMs: 250 };
   }
 

@@ -60,22 +60,25 @@ export function childHeaders(endpoint: InferenceEndpoint, serviceMonitor: boolea
  * removeChildren deletes the children an endpoint controller-owns, for an endpoint the policy now
  * refuses (the policy was tightened, or the spec was edited where no admission policy stopped it):
  * what they run or trust is what the policy refuses. Only objects whose owner reference names this
- * endpoint are touched, each deleted on the precondition of the uid seen. It returns what it deleted.
+ * endpoint are touched, each deleted on the precondition of the uid seen. It returns what it deleted
+ * and what it failed to delete (e.g. without the RBAC right to delete), so the refusal's status is
+ * written either way.
  */
-export async function removeChildren(port: ClusterPort, endpoint: InferenceEndpoint, serviceMonitor: boolean): Promise<string[]> {
+export async function removeChildren(port: ClusterPort, endpoint: InferenceEndpoint, serviceMonitor: boolean): Promise<{ removed: string[]; failed: string[] }> {
   const uid = endpoint.metadata.uid;
+  const failed: string[] = [];
   const removed = await Promise.all(childHeaders(endpoint, serviceMonitor).map(async (header) => {
-    const live = await port.liveMetadata(header);
+    const live = await port.liveMetadata(header).catch(() => undefined);
     const owned = uid !== undefined && live?.ownerReferences?.some((o) => o.uid === uid && o.controller === true) === true;
     if (!owned || live.uid === undefined) return [];
     try {
       await port.deleteChild(header, live.uid);
     } catch (error) {
       // A conflict is a failed uid precondition: the object was replaced by one this endpoint does not own.
-      if (isConflict(error)) return [];
-      throw error;
+      if (!isConflict(error)) failed.push(`${String(header.kind)}/${String(header.metadata?.name)}: ${(error as Error).message}`);
+      return [];
     }
     return [`${String(header.kind)}/${String(header.metadata?.name)}`];
   }));
-  return removed.flat();
+  return { removed: removed.flat(), failed };
 }
