@@ -112,14 +112,16 @@ function attestationWatcher(options: OperatorOptions, own: ReturnType<typeof ope
 }
 
 /**
- * rolloutHook runs when the reconciler rolls an endpoint's proxy pods: it counts the rollout and
- * rolls injected workloads that opted in (operator/webhook/rollout.ts; it logs its own failures).
+ * rolloutHook runs when the reconciler rolls an endpoint's proxy pods: it counts the rollout and,
+ * when sidecar injection is on, rolls injected workloads that opted in (operator/webhook/rollout.ts;
+ * it logs its own failures). Without injection there are no sidecars, and the chart grants the
+ * roller's reads and patches only with the webhook.
  */
-function rolloutHook(kc: KubeConfig, recorder: EventRecorder, logger: Logger, rollouts: Counter<'reason'>): (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void {
-  const rollSidecars = kubernetesSidecarRoller(kc, (object, type, reason, message) => recorder.event(object, type, reason, message), logger);
+function rolloutHook(kc: KubeConfig, deps: { recorder: EventRecorder; logger: Logger; rollouts: Counter<'reason'> }, injection: boolean): (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void {
+  const rollSidecars = injection ? kubernetesSidecarRoller(kc, (object, type, reason, message) => deps.recorder.event(object, type, reason, message), deps.logger) : undefined;
   return (endpoint, rollout) => {
-    rollouts.inc({ reason: rollout.reason });
-    void rollSidecars(endpoint, rollout);
+    deps.rollouts.inc({ reason: rollout.reason });
+    if (rollSidecars) void rollSidecars(endpoint, rollout);
   };
 }
 
@@ -173,7 +175,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     spend,
     now: () => new Date(),
     ...reconcilerSettings(options),
-    onRollout: rolloutHook(kc, recorder, logger, own.rollouts),
+    onRollout: rolloutHook(kc, { recorder, logger, rollouts: own.rollouts }, options.webhook !== undefined),
     serviceMonitor: () => monitors.supported(),
   });
   const controller = new Controller<InferenceEndpoint>({ logger, metrics }, {

@@ -4,6 +4,7 @@ import type { Condition, InferenceEndpoint, InferenceEndpointStatus } from '../a
 import { isConflict } from '../controller/api-errors.ts';
 import type { PolicyViolation } from '../policy/admin-policy.ts';
 import { childNames, endpointName, endpointNamespace } from '../resources/names.ts';
+import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
 import { withTransitionTimes } from './status.ts';
 
@@ -65,12 +66,10 @@ export function childHeaders(endpoint: InferenceEndpoint, serviceMonitor: boolea
  * written either way.
  */
 export async function removeChildren(port: ClusterPort, endpoint: InferenceEndpoint, serviceMonitor: boolean): Promise<{ removed: string[]; failed: string[] }> {
-  const uid = endpoint.metadata.uid;
   const failed: string[] = [];
   const removed = await Promise.all(childHeaders(endpoint, serviceMonitor).map(async (header) => {
     const live = await port.liveMetadata(header).catch(() => undefined);
-    const owned = uid !== undefined && live?.ownerReferences?.some((o) => o.uid === uid && o.controller === true) === true;
-    if (!owned || live.uid === undefined) return [];
+    if (!controlledBy(live, endpoint) || live?.uid === undefined) return [];
     try {
       await port.deleteChild(header, live.uid);
     } catch (error) {

@@ -173,7 +173,8 @@ async function reportMissingSecret(cluster: TestCluster, namespace: string): Pro
  * driveEveryPath makes the operator do everything it does: reconcile an endpoint of each caller
  * auth mode (status, Events, children, the TokenReview RoleBinding, ServiceMonitors), admit an
  * injected pod, roll an endpoint and an opted-in workload on a release change, learn a missing
- * Secret from FailedMount Events, and let a deleted endpoint's children go.
+ * Secret from FailedMount Events, let a deleted endpoint's children go, and delete the children of
+ * an endpoint the admin policy comes to refuse.
  */
 export async function driveEveryPath(cluster: TestCluster, simulator: EnclaveSimulator, ns: { opted: string; other: string }): Promise<void> {
   const all = endpoints(simulator, ns);
@@ -184,7 +185,23 @@ export async function driveEveryPath(cluster: TestCluster, simulator: EnclaveSim
   const apps = cluster.kc.makeApiClient(AppsV1Api);
   await cluster.kc.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.opted, name: 'keys' });
   await waitFor("keys's children to be collected", async () => (await apps.listNamespacedDeployment({ namespace: ns.opted, labelSelector: 'inference.attested.dev/endpoint=keys' })).items.length === 0, { timeoutMs: 60_000, intervalMs: 250 });
+  await refuseByPolicy(cluster, ns.opted);
   await rollOnReleaseChange(cluster, simulator, ns.opted);
+}
+
+/**
+ * refuseByPolicy gives endpoint `sa` a proxy image the admin policy does not list (no admission
+ * policy is installed here, so only the operator refuses it): the operator deletes every child it
+ * made for `sa`, its TokenReview RoleBinding and ServiceMonitor included.
+ */
+async function refuseByPolicy(cluster: TestCluster, namespace: string): Promise<void> {
+  expectOk(await cluster.kubectl(['-n', namespace, 'patch', 'inferenceendpoint', 'sa', '--type=merge', '-p', JSON.stringify({ spec: { proxy: { image: 'tenant.example/proxy:1' } } })]), 'kubectl patch inferenceendpoint sa');
+  const apps = cluster.kc.makeApiClient(AppsV1Api);
+  await waitFor("sa's children to be deleted", async () => {
+    const e = await readEndpoint(cluster, namespace, 'sa');
+    const left = await apps.listNamespacedDeployment({ namespace, labelSelector: 'inference.attested.dev/endpoint=sa' });
+    return condition(e, 'Degraded')?.reason === 'PolicyViolation' && left.items.length === 0;
+  }, { timeoutMs: 60_000, intervalMs: 250 });
 }
 
 /** rollOnReleaseChange admits an injected pod of an opted-in Deployment (beside an opted-in StatefulSet), then switches the simulator's release: endpoint `dev` and both workloads roll. */
