@@ -11,7 +11,7 @@ const options: DesiredOptions = { image: { image: 'registry.local/proxy:1.0.0', 
 
 const variants: InferenceEndpoint[] = [
   ...sampleEndpoints(),
-  endpoint('sa', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, callers: { auth: 'serviceaccount', audiences: ['a'] }, rateLimits: { requestsPerMinute: 10 }, promptCache: { secretRef: { name: 'c', key: 's' } } }),
+  endpoint('sa', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, callers: { auth: 'serviceaccount', audiences: ['a'], allowedServiceAccounts: ['team-a/billing', 'team-b/*'] }, rateLimits: { requestsPerMinute: 10 }, promptCache: { secretRef: { name: 'c', key: 's' } } }),
   endpoint('keys', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' }, callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'callers' } }, attestation: { policy: 'Pin', pinnedDigests: ['a'.repeat(64)], recheckInterval: '1h30m' }, prices: { models: { m: { input: '0.15', output: '0.6', cachedInput: '0.075' } } } }),
 ];
 
@@ -43,6 +43,13 @@ describe('desired children', () => {
     expect(config.prices.models.m).toEqual({ inputPerMillion: 150_000, cachedInputPerMillion: 75_000, outputPerMillion: 600_000 });
     expect(config.attestation).toMatchObject({ policy: 'Pin', recheckIntervalSeconds: 5400 });
     expect(config.auth).toMatchObject({ mode: 'static-keys', staticKeysFile: '/var/run/secrets/inference/callers' });
+  });
+
+  it('passes the ServiceAccounts allowed to call on to the proxy', () => {
+    const sa = variants.find((e) => e.metadata.name === 'sa')!;
+    const configMap = desiredChildren(sa, options).objects.find((o) => o.kind === 'ConfigMap') as V1ConfigMap;
+    const config = parseConfig(parseAllDocuments(configMap.data!['proxy.yaml']!)[0]!.toJS());
+    expect(config.auth).toMatchObject({ mode: 'serviceaccount', audiences: ['a'], allowedServiceAccounts: ['team-a/billing', 'team-b/*'] });
   });
 
   it('mounts the provider key into the proxy container only, read-only, with a hardened pod', () => {

@@ -100,6 +100,7 @@ function callerAuth(endpoint: InferenceEndpoint, options: ProxyConfigOptions): R
   return {
     mode: callers.auth,
     audiences: [...(callers.audiences ?? [])],
+    ...(callers.auth === 'serviceaccount' && callers.allowedServiceAccounts !== undefined ? { allowedServiceAccounts: [...callers.allowedServiceAccounts] } : {}),
     ...(callers.auth === 'static-keys' ? { staticKeysFile: PROXY_PATHS.callerKeysDir } : {}),
     ...(callers.auth === 'jwt' && callers.jwt ? { jwt: jwtAuth(callers.jwt) } : {}),
   };

@@ -15,7 +15,8 @@ export const TINFOIL_UPSTREAM_URL = 'https://inference.tinfoil.sh';
 const Port = (fallback: number): TInteger => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
 const Name = Type.String({ minLength: 1, maxLength: 253 });
 // A namespace (an RFC 1123 label) and a ServiceAccount name (an RFC 1123 subdomain), or `*` for all of the namespace.
-const SERVICE_ACCOUNT_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/(\\*|[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)$';
+/** SERVICE_ACCOUNT_PATTERN matches an allowed ServiceAccount: `<namespace>/<name>` or `<namespace>/*`. */
+export const SERVICE_ACCOUNT_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/(\\*|[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)$';
 const Micros = Type.Integer({ minimum: 0, description: 'integer micro-units of the currency per million tokens' });
 
 // eslint-disable-next-line @typescript-eslint/explicit-function-return-type -- the inferred schema type is the point

@@ -1,6 +1,7 @@
 import { defaultsOf, type JSONSchemaProps } from './json-schema.ts';
 import { CURRENCY_PATTERN, PRICE_PATTERN } from './patterns.ts';
 import { jwtCallersSchema } from './schema-jwt.ts';
+import { SERVICE_ACCOUNT_PATTERN } from '../../../proxy/config/schema.ts';
 
 const MODEL_NAME = { type: 'string', minLength: 1, maxLength: 253 } as const satisfies JSONSchemaProps;
 
@@ -80,6 +81,16 @@ const callerProperties = {
     'x-kubernetes-list-type': 'set',
     items: { description: 'A token audience.', type: 'string', minLength: 1, maxLength: 253 },
   },
+  allowedServiceAccounts: {
+    description:
+      'With auth serviceaccount, the only ServiceAccounts admitted, as "<namespace>/<name>" or "<namespace>/*"; ' +
+      'any other caller, even with a valid token for an accepted audience, is answered 403 permission_denied. ' +
+      'Empty or absent admits every ServiceAccount whose token carries an accepted audience. Allowed only with auth serviceaccount.',
+    type: 'array',
+    maxItems: 256,
+    'x-kubernetes-list-type': 'set',
+    items: { description: 'A ServiceAccount, or every ServiceAccount of a namespace.', type: 'string', maxLength: 317, pattern: SERVICE_ACCOUNT_PATTERN },
+  },
   staticKeysSecretRef: {
     description:
       'A Secret in the endpoint\'s namespace whose every data key is a key id and whose value is that caller\'s key. ' +
@@ -108,6 +119,12 @@ export const callersSchema = {
       rule: "self.auth == 'serviceaccount' || !has(self.audiences) || size(self.audiences) == 0",
       message: 'audiences is allowed only when auth is serviceaccount',
       fieldPath: '.audiences',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: "self.auth == 'serviceaccount' || !has(self.allowedServiceAccounts) || size(self.allowedServiceAccounts) == 0",
+      message: 'allowedServiceAccounts is allowed only when auth is serviceaccount',
+      fieldPath: '.allowedServiceAccounts',
       reason: 'FieldValueForbidden',
     },
     {

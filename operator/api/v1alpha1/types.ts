@@ -101,6 +101,8 @@ export interface JwtCallersSpec {
 export interface CallersSpec {
   readonly auth: CallerAuth;
   readonly audiences?: readonly string[];
+  /** allowedServiceAccounts restricts serviceaccount callers to these (`<namespace>/<name>` or `<namespace>/*`). */
+  readonly allowedServiceAccounts?: readonly string[];
   readonly staticKeysSecretRef?: SecretRef;
   readonly jwt?: JwtCallersSpec;
 }

@@ -74,6 +74,7 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
     }),
   },
   { title: 'serviceaccount auth with an audience', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'] } }) },
+  { title: 'serviceaccount auth restricted to some ServiceAccounts', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'], allowedServiceAccounts: ['team-a/billing', 'team-b/*'] } }) },
   ...JWT_ACCEPTED,
   { title: 'static-keys with its Secret', spec: tinfoil({ callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'keys' } } }) },
   {
@@ -119,6 +120,8 @@ export const REFUSED: readonly RefusedCase[] = [
   { title: 'a price with a currency sign', spec: tinfoil({ prices: { default: { input: '$1', output: '1' } } }), field: 'spec.prices.default.input', says: 'should match' },
   { title: 'a lowercase currency', spec: tinfoil({ prices: { currency: 'usd' } }), field: 'spec.prices.currency', says: 'should match' },
   { title: 'serviceaccount auth without audiences', spec: tinfoil({ callers: { auth: 'serviceaccount' } }), field: 'spec.callers.audiences', says: 'Required value' },
+  { title: 'allowedServiceAccounts without serviceaccount auth', spec: tinfoil({ callers: { auth: 'none', allowedServiceAccounts: ['team-a/app'] } }), field: 'spec.callers.allowedServiceAccounts', says: 'allowed only when auth is serviceaccount' },
+  { title: 'an allowedServiceAccounts entry that names no namespace', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['a'], allowedServiceAccounts: ['app'] } }), field: 'spec.callers.allowedServiceAccounts[0]', says: 'should match' },
   ...JWT_REFUSED,
   { title: 'static-keys without a Secret', spec: tinfoil({ callers: { auth: 'static-keys' } }), field: 'spec.callers.staticKeysSecretRef', says: 'Required value' },
   { title: 'a burst without its rate', spec: tinfoil({ rateLimits: { burstTokens: 10 } }), field: 'spec.rateLimits.burstTokens', says: 'requires tokensPerMinute' },
