@@ -11,7 +11,7 @@ export interface DecisionInput {
   readonly pod: V1Pod;
   /** namespace is the pod's Namespace's metadata (labels and annotations). */
   readonly namespace: V1ObjectMeta;
-  /** endpoints are the InferenceEndpoints in the pod's namespace (an endpoint serves only its own, ARCHITECTURE.md §4). */
+  /** endpoints are the InferenceEndpoints in the pod's namespace (an endpoint serves only its own, docs/architecture.md §4). */
   readonly endpoints: readonly InferenceEndpoint[];
   /** policy is the admin policy endpoints must meet to be injected (operator/policy/); absent, CLOSED_POLICY. */
   readonly policy?: EndpointPolicy;

@@ -2,7 +2,7 @@ import type { ConditionStatus } from './types.ts';
 
 /** ConditionType names the conditions an InferenceEndpoint reports. */
 export const ConditionType = {
-  /** Ready: the proxy pods answer (ARCHITECTURE.md §2: readiness is not attestation). */
+  /** Ready: the proxy pods answer (docs/architecture.md §2: readiness is not attestation). */
   Ready: 'Ready',
   /** Attested: the upstream verified; the reason says how, or why not. */
   Attested: 'Attested',
