@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
-import { describe, expect, it } from 'vitest';
+import { buffer, text } from 'node:stream/consumers';
+import { describe, expect, it, vi } from 'vitest';
 import { CipherSuite } from 'hpke';
 import { AEAD_AES_256_GCM, KDF_HKDF_SHA256, KEM_DHKEM_X25519_HKDF_SHA256 } from '@panva/hpke-noble';
 import { deriveResponseKeys, encryptChunk, EXPORT_LABEL, HPKE_REQUEST_INFO, Identity } from 'ehbp';
@@ -103,5 +103,35 @@ describe('EHBP client', () => {
 
   it('refuses a malformed public key', () => {
     expect(() => createRecipient('00')).toThrow(/32 bytes/);
+  });
+});
+
+describe('DecryptingStream buffering', () => {
+  it('collects a large frame split into many chunks with linear copying', async () => {
+    const keys = { key: randomBytes(32), nonceBase: randomBytes(12) };
+    const plaintext = randomBytes(8 * 1024 * 1024);
+    // seq 0: the nonce is the base itself (HPKE's base XOR 0).
+    const cipher = createCipheriv('aes-256-gcm', keys.key, keys.nonceBase);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const frame = Buffer.alloc(4 + ciphertext.length);
+    frame.writeUInt32BE(ciphertext.length, 0);
+    ciphertext.copy(frame, 4);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < frame.length; at += 16 * 1024) chunks.push(frame.subarray(at, at + 16 * 1024));
+    let copied = 0;
+    const concat = Buffer.concat.bind(Buffer);
+    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list, length) => {
+      const joined = concat(list, length);
+      copied += joined.length;
+      return joined;
+    });
+    try {
+      const opened = await buffer(Readable.from(chunks).pipe(new DecryptingStream(keys)));
+      expect(opened.equals(plaintext)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    // Re-copying the buffer on each of the 512 chunks would copy about 2 GiB; once is the frame's size.
+    expect(copied).toBeLessThanOrEqual(2 * frame.length);
   });
 });

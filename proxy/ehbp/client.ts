@@ -102,7 +102,10 @@ export function openChunk(keys: ResponseKeys, seq: number, ciphertext: Buffer): 
  * streamed completions reach the caller chunk by chunk. A truncated final frame is an error.
  */
 export class DecryptingStream extends Transform {
-  #buffer: Buffer = Buffer.alloc(0);
+  // Chunks of the frame being received are collected, not joined: joining on every chunk would
+  // copy the buffer again each time, quadratic in a frame of up to MAX_FRAME bytes.
+  #chunks: Buffer[] = [];
+  #buffered = 0;
   #seq = 0;
   readonly #keys: ResponseKeys;
 
@@ -112,7 +115,8 @@ export class DecryptingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
     try {
       this.#drain();
       callback();
@@ -122,16 +126,29 @@ export class DecryptingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(this.#buffer.length === 0 ? null : new EhbpProtocolError(`encrypted response ended inside a frame (${this.#buffer.length} bytes left)`));
+    callback(this.#buffered === 0 ? null : new EhbpProtocolError(`encrypted response ended inside a frame (${this.#buffered} bytes left)`));
+  }
+
+  /** #take joins the collected chunks once (when a frame header or a whole frame has arrived). */
+  #take(): Buffer {
+    const [only] = this.#chunks;
+    const joined = this.#chunks.length === 1 && only !== undefined ? only : Buffer.concat(this.#chunks, this.#buffered);
+    this.#chunks = [joined];
+    return joined;
   }
 
   #drain(): void {
-    while (this.#buffer.length >= FRAME_HEADER) {
-      const length = this.#buffer.readUInt32BE(0);
+    while (this.#buffered >= FRAME_HEADER) {
+      const [first] = this.#chunks;
+      const head = first !== undefined && first.length >= FRAME_HEADER ? first : this.#take();
+      const length = head.readUInt32BE(0);
       if (length > MAX_FRAME) throw new EhbpProtocolError(`response frame of ${length} bytes exceeds the limit`);
-      if (this.#buffer.length < FRAME_HEADER + length) return;
-      const ciphertext = this.#buffer.subarray(FRAME_HEADER, FRAME_HEADER + length);
-      this.#buffer = this.#buffer.subarray(FRAME_HEADER + length);
+      if (this.#buffered < FRAME_HEADER + length) return;
+      const buffer = this.#take();
+      const ciphertext = buffer.subarray(FRAME_HEADER, FRAME_HEADER + length);
+      const rest = buffer.subarray(FRAME_HEADER + length);
+      this.#chunks = rest.length === 0 ? [] : [rest];
+      this.#buffered = rest.length;
       if (length === 0) continue; // empty frames carry nothing and consume no sequence number
       this.push(openChunk(this.#keys, this.#seq++, ciphertext));
     }
