@@ -8,8 +8,9 @@ import { ProxyError } from './errors.ts';
 import { TINFOIL_USAGE_HEADER } from './metering/tinfoil-usage.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { ROUTES } from './routes/catalogue.ts';
-import { hpkeKeysHandler } from './routes/hpke-keys.ts';
-import { inferenceHandler } from './routes/inference.ts';
+import { hpkeKeysRoute } from './routes/hpke-keys.ts';
+import { inferenceRoute } from './routes/inference.ts';
+import type { ProxyConfig } from './config/schema.ts';
 import type { Runtime } from './runtime.ts';
 
 /** RunningProxy is a listening proxy: the API and admin listeners, and how to stop them gracefully. */
@@ -50,12 +51,26 @@ export interface Lifecycle {
 // Each request is logged once, when it finishes, by the route (no bodies, no credentials).
 const quietRequests = (): InstanceType<typeof LogController> => new LogController({ disableRequestLogging: true });
 
+/**
+ * listenerTimeouts bounds how long a caller may take to send a request, so slow senders cannot hold
+ * connections and partly read bodies without end: Node's headersTimeout and requestTimeout (the
+ * whole request, not the answer; answered 408 and closed) and an idle timeout on the socket. Node
+ * checks the first two on an interval (30 s by default); one second keeps the deadlines close.
+ */
+function listenerTimeouts(timeouts: ProxyConfig['timeouts']): { requestTimeout: number; connectionTimeout: number; http: { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } } {
+  const requestTimeout = timeouts.requestSeconds * 1000;
+  // Node refuses a headersTimeout above the requestTimeout.
+  const headersTimeout = Math.min(timeouts.headersSeconds * 1000, requestTimeout);
+  return { requestTimeout, connectionTimeout: timeouts.idleSeconds * 1000, http: { requestTimeout, headersTimeout, connectionsCheckingInterval: 1000 } };
+}
+
 function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): FastifyInstance {
   const apiLogger: FastifyBaseLogger = logger.child({ listener: 'api' });
   const app = Fastify({
     loggerInstance: apiLogger,
     logController: quietRequests(),
     bodyLimit: runtime.config.maxBodyBytes,
+    ...listenerTimeouts(runtime.config.timeouts),
     requestIdHeader: 'x-request-id',
     return503OnClosing: false,
   });
@@ -102,8 +117,10 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
     const error = known ? new ProxyError('method_not_allowed', `${request.method} is not allowed on ${request.url}`) : new ProxyError('not_found', `no route ${request.method} ${request.url}`);
     return sendError(error, request, reply);
   });
-  for (const spec of ROUTES) app.route({ method: spec.method, url: spec.path, handler: inferenceHandler(spec, runtime) });
-  app.get('/.well-known/hpke-keys', hpkeKeysHandler(runtime));
+  // Each route authenticates (and admits) its caller in onRequest, which fastify runs before it
+  // reads the body, so a caller without credentials cannot make the proxy buffer one.
+  for (const spec of ROUTES) app.route({ method: spec.method, url: spec.path, ...inferenceRoute(spec, runtime) });
+  app.route({ method: 'GET', url: '/.well-known/hpke-keys', ...hpkeKeysRoute(runtime) });
   return app;
 }
 

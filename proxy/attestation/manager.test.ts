@@ -123,3 +123,21 @@ describe('attestation manager', () => {
     expect(t.delays).toEqual([1000, 2000, 60_000]);
   });
 });
+
+describe('on-demand re-attestation', () => {
+  it('starts at most one verification per reattestMinIntervalSeconds, however often it is asked', async () => {
+    let now = 0;
+    const verifier = scripted([result(digest('a'))]);
+    const policy: AttestationPolicy = { ...follow, reattestMinIntervalSeconds: 30 };
+    const manager = createAttestationManager({ verifier, policy, now: () => now, setTimer: timers().set });
+    await manager.reattest('first');
+    for (let i = 0; i < 100; i++) await manager.reattestOnDemand('stale key');
+    expect(verifier.calls()).toBe(2);
+    now = 29_999;
+    await manager.reattestOnDemand('stale key');
+    expect(verifier.calls()).toBe(2);
+    now = 30_000;
+    await manager.reattestOnDemand('stale key');
+    expect(verifier.calls()).toBe(3);
+  });
+});

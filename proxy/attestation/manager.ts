@@ -14,6 +14,8 @@ export interface AttestationPolicy {
   readonly policy: 'Follow' | 'Pin';
   readonly pinnedDigests: readonly string[];
   readonly recheckIntervalSeconds: number;
+  /** reattestMinIntervalSeconds is the least time between two re-attestations asked for on demand (default 30). */
+  readonly reattestMinIntervalSeconds?: number;
 }
 
 /** AttestationEvents lets metrics and logs observe verifications without the manager knowing them. */
@@ -29,6 +31,12 @@ export interface AttestationManager {
   require(): { result: AttestationResult; recipient: EhbpRecipient };
   /** reattest verifies again now; concurrent calls share one verification. */
   reattest(reason: string): Promise<AttestationState>;
+  /**
+   * reattestOnDemand is reattest for an upstream answer that says the key is stale. Callers can
+   * provoke such answers, so at most one on-demand verification starts per
+   * `reattestMinIntervalSeconds`; within it the current state is returned, unverified again.
+   */
+  reattestOnDemand(reason: string): Promise<AttestationState>;
   start(): void;
   stop(): void;
 }
@@ -43,6 +51,7 @@ export interface AttestationManagerDeps {
 }
 
 const RETRY_MIN_MS = 1000;
+const DEFAULT_REATTEST_MIN_INTERVAL_SECONDS = 30;
 
 function defaultTimer(fn: () => void, ms: number): { cancel(): void } {
   const t = setTimeout(fn, ms);
@@ -75,11 +84,14 @@ class Manager implements AttestationManager {
   #timer: { cancel(): void } | undefined;
   #failures = 0;
   #running = false;
+  readonly #demandMinMs: number;
+  #lastDemandAt: number | undefined;
 
   constructor(deps: AttestationManagerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#intervalMs = deps.policy.recheckIntervalSeconds * 1000;
+    this.#demandMinMs = (deps.policy.reattestMinIntervalSeconds ?? DEFAULT_REATTEST_MIN_INTERVAL_SECONDS) * 1000;
   }
 
   state(): AttestationState {
@@ -91,6 +103,14 @@ class Manager implements AttestationManager {
     if (state.status === 'verified') return { result: state.result, recipient: state.recipient };
     if (state.status === 'pending') throw new ProxyError('attestation_pending', 'the upstream enclave has not been verified yet; nothing was sent');
     throw new ProxyError('attestation_failed', `upstream attestation failed at ${state.failure.step}: ${state.failure.message}; nothing was sent`);
+  }
+
+  reattestOnDemand(reason: string): Promise<AttestationState> {
+    if (this.#inFlight) return this.#inFlight;
+    const now = this.#now();
+    if (this.#lastDemandAt !== undefined && now - this.#lastDemandAt < this.#demandMinMs) return Promise.resolve(this.#state);
+    this.#lastDemandAt = now;
+    return this.reattest(reason);
   }
 
   reattest(_reason: string): Promise<AttestationState> {

@@ -57,6 +57,12 @@ export const ConfigSchema = Type.Object(
         policy: Type.Union([Type.Literal('Follow'), Type.Literal('Pin')], { default: 'Follow' }),
         pinnedDigests: Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), { default: [] }),
         recheckIntervalSeconds: Type.Integer({ minimum: 10, default: 300 }),
+        reattestMinIntervalSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 30,
+          description: 'the least time between two re-attestations asked for by upstream answers (a stale key); callers can cause those answers, so they are rate-bounded',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -95,6 +101,14 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     maxBodyBytes: Type.Integer({ minimum: 1024, default: 26_214_400 }),
+    timeouts: Type.Object(
+      {
+        headersSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 20, description: 'the time a caller has to send the request headers' }),
+        requestSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 120, description: 'the time a caller has to send the whole request, body included; not the answer' }),
+        idleSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 900, description: 'a connection with no traffic either way for this long is closed; 0 never (an answer may pause while the model works)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 25 }),
     shutdownDrainSeconds: Type.Integer({ minimum: 0, maximum: 60, default: 2 }),
     logLevel: Type.Union(

@@ -7,6 +7,7 @@ import { ENCAPSULATED_KEY_HEADER } from '../ehbp/client.ts';
 import { ProxyError } from '../errors.ts';
 import { refusalError } from '../limits/limiter.ts';
 import type { RateLimiter } from '../limits/types.ts';
+import type { IncompleteReason } from '../metering/completeness.ts';
 import type { ProxyMetrics } from '../metering/metrics.ts';
 import { ensureStreamUsage, injectPromptCacheSecret } from '../metering/request-shaping.ts';
 import { forwardableRequestHeaders, UpstreamError } from '../upstream/http.ts';
@@ -85,54 +86,110 @@ interface Tracking {
   firstOutputAt?: number;
   releaseDigest?: string;
   relayed?: Relayed;
+  /** incomplete says why the answer turned out short, once it did. */
+  incomplete?: IncompleteReason;
+}
+
+/** Running is one request between its admission (onRequest) and its answer (the handler). */
+interface Running {
+  readonly t: Tracking;
+  readonly controller: AbortController;
+  readonly finish: (error?: ProxyError) => void;
+  readonly onFirstOutput: () => void;
+}
+
+/** InferenceRoute is a route's two halves: admission before the body is read, and the handler after. */
+export interface InferenceRoute {
+  readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  readonly handler: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 }
 
 /**
- * inferenceHandler serves one OpenAI route: authenticate, admit, read and shape the body (or keep a
- * client-sealed one), send it through the provider (which fails closed without attestation),
- * stream the answer back through a metering tap, and record the outcome when the caller's response
- * closes. The caller leaving aborts the upstream request.
+ * inferenceRoute serves one OpenAI route. Before the body is read (fastify's onRequest, which runs
+ * ahead of body parsing) it authenticates and admits the caller, so a caller without credentials
+ * or over its limits cannot make the proxy buffer a body. The handler then reads and shapes the
+ * body (or keeps a client-sealed one), sends it through the provider (which fails closed without
+ * attestation), streams the answer back through a metering tap, and records the outcome when the
+ * caller's response closes. The caller leaving aborts the upstream request.
  */
-export function inferenceHandler(spec: RouteSpec, deps: InferenceDeps): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
-  return async (request, reply) => {
-    const started = performance.now();
-    const span = tracer.startSpan(`${spec.method} ${spec.path}`, { attributes: { 'http.route': spec.path, 'gen_ai.operation.name': spec.route } });
-    const t: Tracking = {};
-    const controller = new AbortController();
-    deps.metrics.inFlightRequests.inc();
-    let finished = false;
-    const finish = (error?: ProxyError): void => {
-      if (finished) return;
-      finished = true;
-      deps.metrics.inFlightRequests.dec();
-      const aborted = !reply.raw.writableFinished && error === undefined;
-      if (error instanceof UpstreamError) deps.metrics.upstreamErrors.inc({ kind: error.kind });
-      void recordOutcome(
-        {
-          spec, caller: t.caller, requestedModel: t.prepared?.model, mode: t.mode, stream: t.prepared?.stream ?? false,
-          status: error?.status ?? reply.statusCode, usage: t.relayed?.usage(), durationMs: performance.now() - started,
-          firstOutputMs: t.firstOutputAt === undefined ? undefined : t.firstOutputAt - started,
-          releaseDigest: t.releaseDigest, errorCode: error?.code, aborted,
-        },
-        deps,
-        { span, log: request.log },
-      ).catch((e: unknown) => { request.log.error({ err: e }, 'recording a request outcome failed'); });
-    };
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-      finish();
-    });
-    const onFirstOutput = (): void => {
-      t.firstOutputAt ??= performance.now();
-    };
-    try {
-      return await serve(spec, deps, { request, reply, t, signal: controller.signal, onFirstOutput });
-    } catch (error) {
-      const proxyError = error instanceof ProxyError ? error : new ProxyError('internal_error', undefined, { cause: error });
-      finish(proxyError);
-      throw proxyError;
-    }
+export function inferenceRoute(spec: RouteSpec, deps: InferenceDeps): InferenceRoute {
+  const running = new WeakMap<FastifyRequest, Running>();
+  return {
+    async onRequest(request, reply) {
+      const run = begin(spec, deps, request, reply);
+      running.set(request, run);
+      try {
+        run.t.caller = await deps.authenticator.authenticate(request.headers);
+        await admit(deps, run.t.caller, reply);
+      } catch (error) {
+        const proxyError = error instanceof ProxyError ? error : new ProxyError('internal_error', undefined, { cause: error });
+        run.finish(proxyError);
+        refuseUnread(request, reply);
+        throw proxyError;
+      }
+    },
+    async handler(request, reply) {
+      const run = running.get(request);
+      if (run === undefined) throw new ProxyError('internal_error', 'the request was not admitted');
+      try {
+        return await serve(spec, deps, { request, reply, t: run.t, signal: run.controller.signal, onFirstOutput: run.onFirstOutput });
+      } catch (error) {
+        const proxyError = error instanceof ProxyError ? error : new ProxyError('internal_error', undefined, { cause: error });
+        run.finish(proxyError);
+        throw proxyError;
+      }
+    },
   };
+}
+
+/** UNREAD_BODY_DRAIN_BYTES is the largest unread body the proxy lets Node discard to keep a connection; past it the connection closes. */
+const UNREAD_BODY_DRAIN_BYTES = 64 * 1024;
+
+/**
+ * refuseUnread makes a refusal given before the body was read close the connection when the body
+ * may be large (or its length is unknown): keeping the connection would mean receiving and
+ * discarding the whole body, which costs the proxy what the refusal is meant to spare it.
+ */
+export function refuseUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete) return;
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  const chunked = request.headers['transfer-encoding'] !== undefined;
+  if (chunked || !(declared <= UNREAD_BODY_DRAIN_BYTES)) void reply.header('connection', 'close');
+}
+
+/** begin starts tracking a request: its span, in-flight gauge, abort on caller close, and the outcome record. */
+function begin(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, reply: FastifyReply): Running {
+  const started = performance.now();
+  const span = tracer.startSpan(`${spec.method} ${spec.path}`, { attributes: { 'http.route': spec.path, 'gen_ai.operation.name': spec.route } });
+  const t: Tracking = {};
+  const controller = new AbortController();
+  deps.metrics.inFlightRequests.inc();
+  let finished = false;
+  const finish = (error?: ProxyError): void => {
+    if (finished) return;
+    finished = true;
+    deps.metrics.inFlightRequests.dec();
+    const aborted = !reply.raw.writableFinished && error === undefined;
+    if (error instanceof UpstreamError) deps.metrics.upstreamErrors.inc({ kind: error.kind });
+    void recordOutcome(
+      {
+        spec, caller: t.caller, requestedModel: t.prepared?.model, mode: t.mode, stream: t.prepared?.stream ?? false,
+        status: error?.status ?? reply.statusCode, usage: t.relayed?.usage(), durationMs: performance.now() - started,
+        firstOutputMs: t.firstOutputAt === undefined ? undefined : t.firstOutputAt - started,
+        releaseDigest: t.releaseDigest, errorCode: error?.code, aborted, incomplete: t.incomplete,
+      },
+      deps,
+      { span, log: request.log },
+    ).catch((e: unknown) => { request.log.error({ err: e }, 'recording a request outcome failed'); });
+  };
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+    finish();
+  });
+  const onFirstOutput = (): void => {
+    t.firstOutputAt ??= performance.now();
+  };
+  return { t, controller, finish, onFirstOutput };
 }
 
 interface ServeContext {
@@ -145,8 +202,6 @@ interface ServeContext {
 
 async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): Promise<FastifyReply> {
   const { request, reply, t } = ctx;
-  t.caller = await deps.authenticator.authenticate(request.headers);
-  await admit(deps, t.caller, reply);
   t.prepared = await prepare(spec, request, deps.config, deps.promptCacheSecret());
   const response = await deps.provider.send({
     method: spec.method,
@@ -160,9 +215,22 @@ async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): P
   t.releaseDigest = response.releaseDigest;
   if (response.status >= 500) deps.metrics.upstreamErrors.inc({ kind: 'status_5xx' });
   const answer = spec.route === 'models' ? await filterModelList(response, deps.config.models.allowed) : response;
-  t.relayed = relay(answer, { route: spec.route, hideUsageChunk: t.prepared.hideUsageChunk, onFirstOutput: ctx.onFirstOutput });
+  const onIncomplete = incompleteReporter(spec, deps, request, t);
+  t.relayed = relay(answer, { route: spec.route, hideUsageChunk: t.prepared.hideUsageChunk, onFirstOutput: ctx.onFirstOutput, onIncomplete });
   forwardTrailers(answer, reply);
   return reply.code(answer.status).headers(answer.headers).send(t.relayed.body);
+}
+
+/**
+ * incompleteReporter counts and logs an answer that turned out short (its body then fails, so the
+ * caller sees an error, never a clean end); the log line has metadata only, nothing of the answer.
+ */
+function incompleteReporter(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, t: Tracking): (reason: IncompleteReason) => void {
+  return (reason) => {
+    t.incomplete = reason;
+    deps.metrics.incompleteAnswers.inc({ route: spec.route, reason });
+    request.log.warn({ route: spec.route, mode: t.mode, reason }, 'upstream answer incomplete');
+  };
 }
 
 /** forwardTrailers relays the trailers an upstream announces (Tinfoil's usage) to a caller of a client-sealed stream. */

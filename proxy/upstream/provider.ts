@@ -39,8 +39,16 @@ export interface Provider {
   send(request: ProviderRequest): Promise<ProviderResponse>;
   /** attestation is the current attestation state; `unattested` for providers without attestation. */
   attestation(): AttestationState | { readonly status: 'unattested' };
+  /** keyConfiguration fetches the upstream's HPKE key configuration (attested providers only), bounded in time and size. */
+  keyConfiguration?(): Promise<KeyConfiguration>;
   start(): void;
   close(): Promise<void>;
+}
+
+/** KeyConfiguration is an upstream's `/.well-known/hpke-keys` answer (RFC 9458 §3), not yet checked against the attested key. */
+export interface KeyConfiguration {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
 }
 
 /** plainResponse hands an upstream answer to the caller as it is (plaintext or client-sealed), minus hop-by-hop headers. */

@@ -3,9 +3,16 @@ import { DecryptingStream, ENCAPSULATED_KEY_HEADER, RESPONSE_NONCE_HEADER, respo
 import { ProxyError } from '../errors.ts';
 import { TINFOIL_REQUEST_USAGE_HEADER } from '../metering/tinfoil-usage.ts';
 import { forwardableResponseHeaders, toUpstreamError, UpstreamError, type UpstreamClient, type UpstreamResponse } from './http.ts';
-import { plainResponse, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
+import { peekBody, readBounded } from './bounded.ts';
+import { plainResponse, type KeyConfiguration, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
 
 const KEY_CONFIG_PROBLEM = 'urn:ietf:params:ehbp:error:key-config';
+/** MAX_PROBLEM_BYTES bounds what is read of a 422 to learn its problem type; a problem document is far smaller. */
+const MAX_PROBLEM_BYTES = 16 * 1024;
+/** MAX_KEY_CONFIG_BYTES bounds a relayed key configuration (RFC 9458 §3: one config is under 100 bytes per key). */
+export const MAX_KEY_CONFIG_BYTES = 64 * 1024;
+/** KEY_CONFIG_TIMEOUT_MS bounds fetching the key configuration, which a caller can ask for. */
+const KEY_CONFIG_TIMEOUT_MS = 10_000;
 
 /** TinfoilProviderDeps: the upstream client, the attestation that gates it, and the provider key. */
 export interface TinfoilProviderDeps {
@@ -21,16 +28,51 @@ function authHeaders(apiKey: () => string | undefined): Record<string, string> {
   return { authorization: `Bearer ${key}`, [TINFOIL_REQUEST_USAGE_HEADER.toLowerCase()]: 'true' };
 }
 
-async function isKeyMismatch(response: UpstreamResponse): Promise<boolean> {
-  if (response.status !== 422) return false;
-  const type = response.headers['content-type'] ?? '';
-  if (!type.includes('problem+json')) return false;
-  const text = await response.body.setEncoding('utf8').toArray().then((parts) => parts.join(''));
+/**
+ * keyProblem tells whether an answer is the EHBP key-configuration problem (a 422 problem document
+ * of that type, SPEC §5.4.2), reading at most MAX_PROBLEM_BYTES of it. Any other answer, a larger
+ * one included, is not; the answer returned replays what was read, so it can still be relayed.
+ */
+async function keyProblem(response: UpstreamResponse): Promise<{ stale: boolean; response: UpstreamResponse }> {
+  if (response.status !== 422 || !(response.headers['content-type'] ?? '').includes('problem+json')) return { stale: false, response };
+  const peeked = await peekBody(response.body, MAX_PROBLEM_BYTES);
+  const replayed = { ...response, body: peeked.body };
+  if (!peeked.complete) return { stale: false, response: replayed };
   try {
-    return (JSON.parse(text) as { type?: string }).type === KEY_CONFIG_PROBLEM;
+    return { stale: (JSON.parse(peeked.head.toString('utf8')) as { type?: string } | null)?.type === KEY_CONFIG_PROBLEM, response: replayed };
   } catch {
-    return false;
+    return { stale: false, response: replayed };
   }
+}
+
+/** fetchKeyConfiguration reads the upstream's key configuration within KEY_CONFIG_TIMEOUT_MS and MAX_KEY_CONFIG_BYTES. */
+async function fetchKeyConfiguration(client: UpstreamClient): Promise<KeyConfiguration> {
+  const response = await client.send({ method: 'GET', path: '/.well-known/hpke-keys', headers: {}, signal: AbortSignal.timeout(KEY_CONFIG_TIMEOUT_MS) });
+  if (response.status !== 200) {
+    response.body.destroy();
+    throw new UpstreamError('protocol', `the upstream answered HTTP ${String(response.status)} for its key configuration`);
+  }
+  const body = await readBounded(response.body, MAX_KEY_CONFIG_BYTES).catch((error: unknown) => {
+    throw toUpstreamError(error, 'GET /.well-known/hpke-keys');
+  });
+  if (body === undefined) throw new UpstreamError('protocol', `the upstream key configuration exceeds ${String(MAX_KEY_CONFIG_BYTES)} bytes; nothing was relayed`);
+  const type = response.headers['content-type'];
+  return { body, contentType: typeof type === 'string' ? type : undefined };
+}
+
+/** decrypted hands an encrypted answer to the caller as plaintext, opened frame by frame as it streams. */
+function decrypted(response: UpstreamResponse, keys: ReturnType<typeof responseKeys>, path: string, releaseDigest: string): ProviderResponse {
+  const body = response.body.pipe(new DecryptingStream(keys));
+  response.body.on('error', (error) => body.destroy(toUpstreamError(error, path)));
+  return {
+    mode: 'encrypted',
+    status: response.status,
+    headers: forwardableResponseHeaders(response.headers, ['content-length', RESPONSE_NONCE_HEADER.toLowerCase()]),
+    body,
+    announcedTrailers: [],
+    trailers: () => response.trailers,
+    releaseDigest,
+  };
 }
 
 /**
@@ -46,38 +88,33 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
     const seal: SealedRequest | undefined = request.body && request.body.length > 0 ? recipient.seal(request.body) : undefined;
     const headers = { ...request.headers, ...authHeaders(deps.apiKey) };
     if (seal) headers[ENCAPSULATED_KEY_HEADER.toLowerCase()] = seal.encapsulatedKeyHex;
-    const response = await deps.client.send({ method: request.method, path: request.path, headers, body: seal?.body, signal: request.signal });
-    if (await isKeyMismatch(response)) throw new UpstreamError('key_mismatch', 'the enclave no longer holds the attested HPKE key');
+    const { stale, response } = await keyProblem(await deps.client.send({ method: request.method, path: request.path, headers, body: seal?.body, signal: request.signal }));
+    if (stale) {
+      response.body.destroy();
+      throw new UpstreamError('key_mismatch', 'the enclave no longer holds the attested HPKE key');
+    }
     if (!seal) return plainResponse(response, 'encrypted', result.releaseDigest);
     const nonce = response.headers[RESPONSE_NONCE_HEADER.toLowerCase()];
     if (typeof nonce !== 'string') {
       response.body.resume();
       throw new UpstreamError('protocol', `the upstream answered HTTP ${response.status} to an encrypted request without encrypting it; the answer was dropped`);
     }
-    const keys = responseKeys(seal, nonce);
-    const body = response.body.pipe(new DecryptingStream(keys));
-    response.body.on('error', (error) => body.destroy(toUpstreamError(error, request.path)));
-    return {
-      mode: 'encrypted',
-      status: response.status,
-      headers: forwardableResponseHeaders(response.headers, ['content-length', RESPONSE_NONCE_HEADER.toLowerCase()]),
-      body,
-      announcedTrailers: [],
-      trailers: () => response.trailers,
-      releaseDigest: result.releaseDigest,
-    };
+    return decrypted(response, responseKeys(seal, nonce), request.path, result.releaseDigest);
   };
 
   const passthrough = async (request: ProviderRequest): Promise<ProviderResponse> => {
     const { result } = deps.attestation.require();
     const headers = { ...request.headers, ...authHeaders(deps.apiKey) };
-    const response = await deps.client.send({ method: request.method, path: request.path, headers, body: request.body, signal: request.signal });
-    if (response.status === 422) void deps.attestation.reattest('a client-sealed request met a stale key');
+    // Only the key-configuration problem says the attested key may be stale; the on-demand rate
+    // bound keeps a caller sending junk from making the proxy hammer the attestation service.
+    const { stale, response } = await keyProblem(await deps.client.send({ method: request.method, path: request.path, headers, body: request.body, signal: request.signal }));
+    if (stale) void deps.attestation.reattestOnDemand('a client-sealed request met a stale key');
     return plainResponse(response, 'passthrough', result.releaseDigest);
   };
 
   return {
     kind: 'tinfoil',
+    keyConfiguration: () => fetchKeyConfiguration(deps.client),
     attested: true,
     attestation: () => deps.attestation.state(),
     start: () => {
@@ -94,7 +131,7 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
       } catch (error) {
         if (!(error instanceof UpstreamError) || !error.retriable || request.signal.aborted) throw error;
         deps.onRetry?.(error.kind);
-        await deps.attestation.reattest(error.kind);
+        await deps.attestation.reattestOnDemand(error.kind);
         return sealed(request);
       }
     },
