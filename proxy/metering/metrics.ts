@@ -23,6 +23,7 @@ export interface ProxyMetrics {
   readonly timeToFirstToken: Histogram<'route' | 'model'>;
   readonly tokenUsage: Histogram<'route' | 'model' | 'token_type'>;
   readonly upstreamErrors: Counter<'kind'>;
+  readonly incompleteAnswers: Counter<'route' | 'reason'>;
   readonly attestationUp: Gauge;
   readonly attestationInfo: Gauge<'trust' | 'release_digest' | 'measurement_fingerprint'>;
   readonly attestationVerifiedTimestamp: Gauge;
@@ -83,6 +84,8 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     tokenUsage: histogram('gen_ai_client_token_usage', 'Tokens per request, by token type (OpenTelemetry gen_ai.client.token.usage).',
       ['route', 'model', 'token_type'], TOKEN_BUCKETS),
     upstreamErrors: counter('attested_inference_upstream_errors_total', 'Failures talking to the upstream, by kind.', ['kind']),
+    incompleteAnswers: counter('attested_inference_incomplete_answers_total', 'Upstream answers found short (the caller got an error, not a clean end), by route and reason.',
+      ['route', 'reason']),
     attestationUp: gauge('attested_inference_attestation_up', '1 when the current upstream verified and is acceptable under the policy, else 0.', []),
     attestationInfo: gauge('attested_inference_attestation_info', 'The currently accepted attestation (value 1): trust mode, release digest and measurement fingerprint.',
       ['trust', 'release_digest', 'measurement_fingerprint']),

@@ -14,9 +14,11 @@ export interface EventFacts {
   readonly usageOnly: boolean;
   /** content says the event carries generated output (text, reasoning, a refusal or a tool call). */
   readonly content: boolean;
+  /** terminal marks the event that ends a whole answer: `[DONE]`, or the Responses API's final event. */
+  readonly terminal: boolean;
 }
 
-const NOTHING: EventFacts = { usage: undefined, final: false, usageOnly: false, content: false };
+const NOTHING: EventFacts = { usage: undefined, final: false, usageOnly: false, content: false, terminal: false };
 
 // Chat delta fields that carry generated output. `reasoning_content` and `reasoning` are the
 // vLLM/DeepSeek reasoning fields; a role-only first delta (`{ role, content: "" }`) is not output.
@@ -59,7 +61,7 @@ function inspectCompletionChunk(route: 'chat/completions' | 'completions', chunk
   const usageOnly = usage !== undefined && choices !== undefined && choices.length === 0;
   const hasContent = route === 'chat/completions' ? chatChoiceHasContent : completionChoiceHasContent;
   const content = choices !== undefined && choices.some(hasContent);
-  return { usage, final: usageOnly, usageOnly, content };
+  return { usage, final: usageOnly, usageOnly, content, terminal: false };
 }
 
 /** inspectResponsesEvent reads a Responses API streaming event. */
@@ -67,19 +69,24 @@ function inspectResponsesEvent(eventName: string, event: Readonly<Record<string,
   // The JSON `type` repeats the SSE `event:` field; either names the event.
   const type = typeof event.type === 'string' ? event.type : eventName;
   if (FINAL_RESPONSE_EVENTS.has(type)) {
-    return { ...NOTHING, usage: usageFromResponseBody('responses', event.response), final: true };
+    return { ...NOTHING, usage: usageFromResponseBody('responses', event.response), final: true, terminal: true };
   }
+  // A stream that fails says so in an `error` event and ends; the answer is whole, if unhappy.
+  if (type === 'error') return { ...NOTHING, terminal: true };
   // Every output kind streams as `response.<part>.delta` (output text, reasoning, refusal,
   // function-call arguments); lifecycle events (`response.created`, `….added`) are not output.
   return { ...NOTHING, content: type.endsWith('.delta') && nonEmptyString(event.delta) };
 }
 
+const DONE: EventFacts = { ...NOTHING, terminal: true };
+
 /**
  * inspectEvent reads one dispatched server-sent event of `route`: its `event:` name and its joined
- * `data:` lines. `[DONE]`, comments, non-JSON data and unexpected shapes tell nothing; it never throws.
+ * `data:` lines. `[DONE]` ends a chat or completions stream (the Responses API sends none);
+ * comments, non-JSON data and unexpected shapes tell nothing; it never throws.
  */
 export function inspectEvent(route: StreamRoute, eventName: string, data: string): EventFacts {
-  if (data === '[DONE]') return NOTHING;
+  if (data === '[DONE]') return route === 'responses' ? NOTHING : DONE;
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { IncompleteAnswerError } from './completeness.ts';
 import { SseUsageParser, createSseUsageTransform, type SseUsageOptions } from './sse.ts';
 import type { TokenUsage } from './types.ts';
 
@@ -221,8 +222,25 @@ describe('createSseUsageTransform', () => {
   it('reports non-final usage at the end of the stream', async () => {
     const only = chunk([{ index: 0, delta: { content: 'a' } }], { usage: { prompt_tokens: 1, completion_tokens: 1 } });
     const usages: TokenUsage[] = [];
-    await collect({ route: 'chat/completions' }, [event(only)], (u) => usages.push(u));
+    await collect({ route: 'chat/completions' }, [event(only), event('[DONE]')], (u) => usages.push(u));
     expect(usages).toEqual([{ inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, model: 'llama3-3-70b' }]);
+  });
+
+  it('fails a stream that ends without [DONE], after reporting the usage that passed', async () => {
+    const only = chunk([{ index: 0, delta: { content: 'a' } }], { usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    const usages: TokenUsage[] = [];
+    const failure = await collect({ route: 'chat/completions' }, [event(only)], (u) => usages.push(u)).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(IncompleteAnswerError);
+    expect(failure).toMatchObject({ reason: 'missing_final_event', status: 502 });
+    expect(usages).toHaveLength(1);
+  });
+
+  it('needs the final event dispatched: [DONE] without its blank line, or a responses stream ending in [DONE], is short', async () => {
+    await expect(collect({ route: 'chat/completions' }, [event(HELLO), 'data: [DONE]\n'], () => undefined)).rejects.toThrow(IncompleteAnswerError);
+    await expect(collect({ route: 'responses' }, [event('[DONE]')], () => undefined)).rejects.toThrow(/responses event stream ended without its final event/);
+    for (const type of ['response.completed', 'response.incomplete', 'response.failed', 'error']) {
+      await expect(collect({ route: 'responses' }, [`event: ${type}\ndata: ${JSON.stringify({ type })}\n\n`], () => undefined)).resolves.toContain(type);
+    }
   });
 
   it('does not call onUsage for a stream without usage', async () => {

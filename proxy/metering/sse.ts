@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { IncompleteAnswerError } from './completeness.ts';
 import type { TokenUsage } from './types.ts';
 import { inspectEvent, type StreamRoute } from './sse-events.ts';
 
@@ -60,6 +61,8 @@ export class SseUsageParser {
   #usage: TokenUsage | undefined;
   #usageFinal = false;
   #contentSeen = false;
+  #complete = false;
+  #ending = false;
   // The line being read: its bytes (kept only while the event is small enough) and its length.
   #lineParts: Buffer[] = [];
   #lineBytes = 0;
@@ -95,6 +98,16 @@ export class SseUsageParser {
     return this.#contentSeen;
   }
 
+  /**
+   * complete says the stream's final event (`data: [DONE]`, or the Responses API's
+   * `response.completed`/`.incomplete`/`.failed`/`error`) has been dispatched by its blank line.
+   * An event left unterminated at the end does not count: a client discards it (WHATWG HTML
+   * §9.2.6, "pending data must be discarded"), so the stream was cut.
+   */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
   /** push reads one chunk and returns the bytes to send on now (possibly none). */
   push(chunk: Uint8Array | string): Buffer {
     const buf = toBuffer(chunk);
@@ -126,6 +139,7 @@ export class SseUsageParser {
   end(): Buffer {
     const out: Buffer[] = [];
     this.#afterCR = 'none';
+    this.#ending = true;
     if (this.#lineBytes > 0) this.#endLine(out);
     this.#finishEvent(out);
     return joined(out);
@@ -214,6 +228,7 @@ export class SseUsageParser {
     if (this.#dataLines.length === 0 || this.#eventBytes > this.#maxEventBytes) return false;
     const facts = inspectEvent(this.#route, this.#eventName, this.#dataLines.join('\n'));
     if (facts.content) this.#contentSeen = true;
+    if (facts.terminal && !this.#ending) this.#complete = true;
     if (facts.usage !== undefined) {
       this.#usage = facts.usage;
       this.#usageFinal ||= facts.final;
@@ -231,7 +246,9 @@ export interface SseUsageTransformOptions extends SseUsageOptions {
 /**
  * createSseUsageTransform wraps an SseUsageParser in a Transform for the response pipeline. It
  * calls `onUsage` once: when the final usage event passes, or at the end of the stream with the
- * last usage seen. A callback that throws fails the stream with its error.
+ * last usage seen. A stream that ends without its final event fails, after its last bytes, with an
+ * IncompleteAnswerError (`missing_final_event`), so the caller never sees a cut stream end cleanly.
+ * A callback that throws fails the stream with its error.
  */
 export function createSseUsageTransform(options: SseUsageTransformOptions, onUsage: (usage: TokenUsage) => void): Transform {
   const parser = new SseUsageParser(options);
@@ -262,7 +279,14 @@ export function createSseUsageTransform(options: SseUsageTransformOptions, onUsa
       step(() => parser.push(chunk), false, callback);
     },
     flush(callback): void {
-      step(() => parser.end(), true, callback);
+      step(() => parser.end(), true, (error, bytes?: Buffer) => {
+        if (error || parser.complete) {
+          callback(error, bytes);
+          return;
+        }
+        if (bytes !== undefined) this.push(bytes);
+        callback(new IncompleteAnswerError('missing_final_event', `the ${options.route} event stream ended without its final event`));
+      });
     },
   });
 }

@@ -2,6 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Caller } from '../auth/types.ts';
 import type { ProxyConfig } from '../config/schema.ts';
+import type { IncompleteReason } from '../metering/completeness.ts';
 import { costMicros, priceFor } from '../metering/cost.ts';
 import { modelLabel, recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
 import type { TokenUsage } from '../metering/types.ts';
@@ -23,6 +24,11 @@ export interface Outcome {
   readonly releaseDigest: string | undefined;
   readonly errorCode: string | undefined;
   readonly aborted: boolean;
+  /**
+   * incomplete says the answer was short (its body failed rather than ended): `usage` then covers
+   * what passed, which is what a charge for the request must be based on.
+   */
+  readonly incomplete?: IncompleteReason;
 }
 
 /** OutcomeDeps are the sinks an outcome is written to. */
@@ -92,6 +98,7 @@ function logFields(o: Outcome, labels: Labels, cost: number | undefined): Record
     releaseDigest: o.releaseDigest,
     error: o.errorCode,
     aborted: o.aborted || undefined,
+    incomplete: o.incomplete,
   };
 }
 

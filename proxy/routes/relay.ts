@@ -1,8 +1,9 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { IncompleteAnswerError, incompleteReason, JsonEnvelope, type IncompleteReason } from '../metering/completeness.ts';
 import { createSseUsageTransform, type StreamRoute } from '../metering/sse.ts';
 import { tinfoilUsageFrom } from '../metering/tinfoil-usage.ts';
 import type { InferenceRoute, TokenUsage } from '../metering/types.ts';
-import { usageFromResponseText } from '../metering/usage.ts';
+import { usageFromResponseBody } from '../metering/usage.ts';
 import type { ProviderResponse } from '../upstream/provider.ts';
 
 /** MAX_METERED_JSON bounds how much of a JSON answer is kept to read its usage; larger ones pass unmetered. */
@@ -14,6 +15,11 @@ export interface Relayed {
   readonly body: Readable;
   /** usage is the request's usage once the body has ended: Tinfoil's usage header or trailer first, else the body's. */
   usage(): TokenUsage | undefined;
+  /**
+   * incomplete says why the answer is known to be short (the caller's body then failed instead of
+   * ending), undefined while it is not: the usage of a short answer is what passed, not all of it.
+   */
+  incomplete(): IncompleteReason | undefined;
 }
 
 /** RelayOptions says what the caller asked for and whom to tell when the first output passes. */
@@ -21,6 +27,8 @@ export interface RelayOptions {
   readonly route: InferenceRoute | 'models';
   readonly hideUsageChunk: boolean;
   readonly onFirstOutput: () => void;
+  /** onIncomplete is told once when the answer turns out short and the caller's body fails. */
+  readonly onIncomplete?: (reason: IncompleteReason) => void;
 }
 
 /** once wraps a callback so that only its first call runs. */
@@ -33,21 +41,48 @@ function once(fn: () => void): () => void {
   };
 }
 
-/** jsonTap passes bytes through unchanged and keeps a bounded copy to read the usage at the end. */
+/** parseJson parses bytes as one whole JSON text, or says they are not one. */
+function parseJson(bytes: Buffer): { readonly whole: boolean; readonly value?: unknown } {
+  try {
+    return { whole: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
+  } catch {
+    return { whole: false };
+  }
+}
+
+/**
+ * jsonTap passes bytes through unchanged and keeps a bounded copy to read the usage at the end. An
+ * answer that is not whole JSON (parsed in full while kept, its bracket envelope checked beyond)
+ * fails with `invalid_json` after its last byte instead of ending.
+ */
 function jsonTap(route: InferenceRoute, onUsage: (u: TokenUsage | undefined) => void, onFirst: () => void): Transform {
-  const parts: Buffer[] = [];
+  let parts: Buffer[] = [];
   let size = 0;
+  let envelope: JsonEnvelope | undefined;
   const first = once(onFirst);
+  const short = (): IncompleteAnswerError => new IncompleteAnswerError('invalid_json', `the ${route} answer is not whole JSON`);
   return new Transform({
     transform(chunk: Buffer, _enc, callback: TransformCallback): void {
       first();
       size += chunk.length;
       if (size <= MAX_METERED_JSON) parts.push(chunk);
+      else if (envelope === undefined) {
+        // Too large to keep: the kept part and the rest are checked as they pass instead.
+        envelope = new JsonEnvelope();
+        for (const part of [...parts, chunk]) envelope.push(part);
+        parts = [];
+      } else envelope.push(chunk);
       callback(null, chunk);
     },
     flush(callback: TransformCallback): void {
-      onUsage(size <= MAX_METERED_JSON ? usageFromResponseText(route, Buffer.concat(parts)) : undefined);
-      callback();
+      if (envelope !== undefined) {
+        onUsage(undefined);
+        callback(envelope.complete ? null : short());
+        return;
+      }
+      const parsed = parseJson(Buffer.concat(parts));
+      onUsage(parsed.whole ? usageFromResponseBody(route, parsed.value) : undefined);
+      callback(parsed.whole ? null : short());
     },
   });
 }
@@ -115,8 +150,14 @@ export function relay(response: ProviderResponse, options: RelayOptions): Relaye
     tap = firstByteTap(options.onFirstOutput);
   }
   join(response.body, tap);
+  let incomplete: IncompleteReason | undefined;
+  tap.once('error', (error) => {
+    incomplete = incompleteReason(error);
+    options.onIncomplete?.(incomplete);
+  });
   return {
     body: tap,
     usage: () => tinfoilUsageFrom(response.trailers(), response.headers) ?? bodyUsage,
+    incomplete: () => incomplete,
   };
 }
