@@ -38,7 +38,9 @@ function chunked(bytes: Buffer, rand: () => number): Buffer[] {
 async function read(chunks: Buffer[], transforms: Transform[]): Promise<Buffer | Error> {
   const out: Buffer[] = [];
   try {
-    await pipeline(Readable.from(chunks), ...transforms, async (source: AsyncIterable<Buffer>) => {
+    // pipeline's typed overloads take a fixed number of stages; this one takes one or two transforms.
+    const run = pipeline as (...stages: unknown[]) => Promise<void>;
+    await run(Readable.from(chunks), ...transforms, async (source: AsyncIterable<Buffer>) => {
       for await (const b of source) out.push(b);
     });
     return Buffer.concat(out);
