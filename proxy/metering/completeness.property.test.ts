@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { DecryptingStream } from '../ehbp/client.ts';
 import { sequenceNonce } from '../ehbp/hpke.ts';
-import { JsonEnvelope } from './completeness.ts';
+import { EhbpFraming, JsonEnvelope } from './completeness.ts';
 import { createSseUsageTransform, type StreamRoute } from './sse.ts';
 
 // For every cut position and every chunking of an answer, the reader yields either the whole
@@ -103,6 +103,17 @@ describe('completeness under random cuts and chunkings', () => {
         if (result instanceof Error) expect(cut).toBeLessThan(bytes.length);
         else expect(result.equals(whole)).toBe(true);
       }
+    }
+  });
+
+  it('EhbpFraming is at a boundary exactly after whole frames, however the bytes are chunked', () => {
+    const rand = mulberry32(42);
+    const { frames, bytes } = seal(['a', '', 'bcd', 'x'.repeat(300)], randomBytes(32), randomBytes(12));
+    const boundaries = new Set(frames.map((_, i) => Buffer.concat(frames.slice(0, i + 1)).length).concat([0]));
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const framing = new EhbpFraming();
+      for (const piece of chunked(bytes.subarray(0, cut), rand)) framing.push(piece);
+      expect(framing.atBoundary).toBe(boundaries.has(cut));
     }
   });
 

@@ -94,3 +94,42 @@ export class JsonEnvelope {
     else if (byte === QUOTE) this.#inString = false;
   }
 }
+
+const FRAME_HEADER = 4;
+
+/**
+ * EhbpFraming follows the frames of a client-sealed EHBP body (4-byte big-endian length, then the
+ * ciphertext; SPEC.md §4.3) without opening them: the proxy holds no key for it, so it can tell a
+ * body ending inside a frame, not one ending after a whole frame — that the client judges itself.
+ */
+export class EhbpFraming {
+  readonly #header = Buffer.alloc(FRAME_HEADER);
+  #headerBytes = 0;
+  #remaining = 0;
+
+  /** push reads the next bytes of the body. */
+  push(bytes: Buffer): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      if (this.#remaining > 0) {
+        const take = Math.min(this.#remaining, bytes.length - pos);
+        this.#remaining -= take;
+        pos += take;
+        continue;
+      }
+      const take = Math.min(FRAME_HEADER - this.#headerBytes, bytes.length - pos);
+      bytes.copy(this.#header, this.#headerBytes, pos, pos + take);
+      this.#headerBytes += take;
+      pos += take;
+      if (this.#headerBytes === FRAME_HEADER) {
+        this.#remaining = this.#header.readUInt32BE(0);
+        this.#headerBytes = 0;
+      }
+    }
+  }
+
+  /** atBoundary says the bytes read so far are whole frames. */
+  get atBoundary(): boolean {
+    return this.#headerBytes === 0 && this.#remaining === 0;
+  }
+}

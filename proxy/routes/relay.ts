@@ -1,5 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { IncompleteAnswerError, incompleteReason, JsonEnvelope, type IncompleteReason } from '../metering/completeness.ts';
+import { EhbpFraming, IncompleteAnswerError, incompleteReason, JsonEnvelope, type IncompleteReason } from '../metering/completeness.ts';
+import { RESPONSE_NONCE_HEADER } from '../ehbp/client.ts';
 import { createSseUsageTransform, type StreamRoute } from '../metering/sse.ts';
 import { tinfoilUsageFrom } from '../metering/tinfoil-usage.ts';
 import type { InferenceRoute, TokenUsage } from '../metering/types.ts';
@@ -99,6 +100,25 @@ function firstByteTap(onFirst: () => void): Transform {
 }
 
 /**
+ * framingTap is firstByteTap for a client-sealed EHBP answer: the proxy cannot read it, but it can
+ * see the framing, so a body ending inside a frame fails with `broken_framing` instead of ending.
+ */
+function framingTap(onFirst: () => void): Transform {
+  const first = once(onFirst);
+  const framing = new EhbpFraming();
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback: TransformCallback): void {
+      first();
+      framing.push(chunk);
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback): void {
+      callback(framing.atBoundary ? null : new IncompleteAnswerError('broken_framing', 'the client-sealed answer ended inside an EHBP frame'));
+    },
+  });
+}
+
+/**
  * join pipes the upstream body into the tap and ties their ends together, as stream.pipeline
  * would: an upstream failure fails the caller's body, and a caller that leaves destroys the
  * upstream body, which aborts the upstream request. Wired by hand because pipeline aborts an
@@ -137,7 +157,9 @@ export function relay(response: ProviderResponse, options: RelayOptions): Relaye
   const type = contentType(response);
   const ok = response.status >= 200 && response.status < 300;
   let tap: Transform;
-  if (response.mode === 'passthrough' || options.route === 'models' || !ok) {
+  if (response.mode === 'passthrough' && ok && response.headers[RESPONSE_NONCE_HEADER.toLowerCase()] !== undefined) {
+    tap = framingTap(options.onFirstOutput);
+  } else if (response.mode === 'passthrough' || options.route === 'models' || !ok) {
     tap = firstByteTap(options.onFirstOutput);
   } else if (type.includes('text/event-stream') && STREAM_ROUTES.has(options.route)) {
     tap = createSseUsageTransform(
