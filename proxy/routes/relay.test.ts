@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { join } from './relay.ts';
+import type { ProviderResponse } from '../upstream/provider.ts';
+import { join, relay } from './relay.ts';
 
 /** joined is an upstream body joined to a caller's body, both plain pass-through streams. */
 function joined(): { body: PassThrough; tap: PassThrough } {
@@ -49,5 +50,34 @@ describe('join (upstream body → caller body)', () => {
     await once(body, 'close');
     expect(body.destroyed).toBe(true);
     expect(body.readableEnded).toBe(false);
+  });
+});
+
+/** answer is an upstream answer of the given mode and content type carrying `bytes`. */
+function answer(mode: ProviderResponse['mode'], type: string, bytes: Buffer, extra: Record<string, string> = {}): ProviderResponse {
+  return { mode, status: 200, headers: { 'content-type': type, ...extra }, body: Readable.from([bytes]), announcedTrailers: [], trailers: () => ({}) };
+}
+
+describe('relay completeness', () => {
+  it('fails a JSON answer that does not parse and says why; a whole one ends and is metered', async () => {
+    const reasons: string[] = [];
+    const short = relay(answer('encrypted', 'application/json', Buffer.from('{"usage":{"prompt_tokens":1')), { route: 'embeddings', hideUsageChunk: false, onFirstOutput: () => undefined, onIncomplete: (r) => reasons.push(r) });
+    await expect(text(short.body)).rejects.toThrow(/not whole JSON/);
+    expect(short.incomplete()).toBe('invalid_json');
+    expect(reasons).toEqual(['invalid_json']);
+    const whole = relay(answer('encrypted', 'application/json', Buffer.from('{"usage":{"prompt_tokens":1}}')), { route: 'embeddings', hideUsageChunk: false, onFirstOutput: () => undefined });
+    expect(await text(whole.body)).toContain('usage');
+    expect(whole.incomplete()).toBeUndefined();
+    expect(whole.usage()).toMatchObject({ inputTokens: 1 });
+  });
+
+  it('fails a client-sealed EHBP answer ending inside a frame, passes one of whole frames', async () => {
+    const nonce = { 'ehbp-response-nonce': 'ab'.repeat(32) };
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('xyz')]);
+    const cut = relay(answer('passthrough', 'text/event-stream', frame.subarray(0, 5), nonce), { route: 'chat/completions', hideUsageChunk: false, onFirstOutput: () => undefined });
+    await expect(text(cut.body)).rejects.toThrow(/inside an EHBP frame/);
+    expect(cut.incomplete()).toBe('broken_framing');
+    const whole = relay(answer('passthrough', 'text/event-stream', frame, nonce), { route: 'chat/completions', hideUsageChunk: false, onFirstOutput: () => undefined });
+    expect((await text(whole.body)).length).toBe(frame.length);
   });
 });
