@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InferenceEndpoint, type InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 import { isConflict, isNotFound } from '../controller/api-errors.ts';
@@ -36,9 +37,13 @@ async function readMetadata(objects: KubernetesObjectApi, object: KubernetesObje
  * ownByApply hands what a create set to the operator's apply (ownership.ts appliedManagedFields)
  * with a merge patch of managedFields alone. The created UID is a precondition (an object
  * recreated under the name meanwhile is refused: uid is immutable) and so is the resourceVersion,
- * so no other manager's entry written meanwhile is lost; on that conflict it reads and tries again.
+ * so no other manager's entry written meanwhile is lost; on that conflict it reads and tries again,
+ * a little later each time. Controllers write a new object's status within its first seconds (a
+ * Deployment's several times), so conflicts are expected under load. When they outlast the tries,
+ * the created object is returned as it is: it is the endpoint's already, later applies keep it
+ * current, and failing the reconcile would not bring the patch back (the next one applies).
  */
-async function ownByApply(objects: KubernetesObjectApi, created: KubernetesObject, attempts = 3): Promise<KubernetesObject> {
+async function ownByApply(objects: KubernetesObjectApi, created: KubernetesObject, attempts = 8): Promise<KubernetesObject> {
   const uid = created.metadata?.uid;
   let current = created;
   for (let attempt = 1; ; attempt += 1) {
@@ -48,7 +53,9 @@ async function ownByApply(objects: KubernetesObjectApi, created: KubernetesObjec
     try {
       return await objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
     } catch (error) {
-      if (!isConflict(error) || attempt >= attempts) throw error;
+      if (!isConflict(error)) throw error;
+      if (attempt >= attempts) return current;
+      await setTimeout(25 * attempt);
       current = await objects.read(header(created));
     }
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -20,8 +20,12 @@ describe('the operator as a process, on the local control plane', () => {
   let system: Awaited<ReturnType<typeof createNamespace>>;
   let logDir: string;
   const operators: OperatorProcess[] = [];
+  // The openai-compatible sample's upstream is unattested: only a host the admin policy lists is served.
+  const policy = { name: 'attested-inference-policy', default: { unattestedUpstreamHosts: ['vllm.models.svc.cluster.local:8443'] } };
   const start = async (name: string): Promise<OperatorProcess> => {
-    const op = await startOperatorProcess({ kubeconfig: cluster.kubeconfigPath, logDir, leaseNamespace: system.name, name });
+    const policyFile = join(logDir, 'policy.json');
+    await writeFile(policyFile, JSON.stringify(policy));
+    const op = await startOperatorProcess({ kubeconfig: cluster.kubeconfigPath, logDir, leaseNamespace: system.name, name, extraArgs: [`--policy-file=${policyFile}`] });
     operators.push(op);
     return op;
   };
