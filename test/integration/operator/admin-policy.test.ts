@@ -4,7 +4,7 @@ import { AttestationWatcher } from '../../../operator/attestation/watcher.ts';
 import { parsePolicy } from '../../../operator/policy/load.ts';
 import { EndpointReconciler } from '../../../operator/reconcile/endpoint.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, type RecordingPort } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, type RecordingPort, RECONCILER_OPTIONS } from './support.ts';
 
 const PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
 const base = { provider: 'tinfoil', apiKeySecretRef: { name: 'provider-key' }, replicas: 1 };
@@ -37,7 +37,7 @@ describe('the admin policy on the real API server', () => {
     const policy = parsePolicy({ name: 'attested-inference-policy', namespaces: { [excepted.name]: { unattestedUpstreamHosts: ['api.allowed.example'] } } }, false);
     reconciler = new EndpointReconciler({
       port, watcher, policy, now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443] },
+      options: { ...RECONCILER_OPTIONS, allowDevelopmentTrust: false },
     });
   });
   afterAll(async () => {

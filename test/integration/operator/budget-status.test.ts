@@ -17,7 +17,7 @@ import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/encl
 import { waitFor } from '../../harness/processes.ts';
 import { startRedisServer, type RedisServer } from '../../harness/redis-server.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, type RecordingPort } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, type RecordingPort, RECONCILER_OPTIONS } from './support.ts';
 
 /** PROXIES_PASSWORD is the default user's: what the proxies (tenants) use, with every right. */
 const PROXIES_PASSWORD = 'proxies-write-buckets';
@@ -80,7 +80,7 @@ describe('namespace budgets in the endpoint status, read from the limits store',
     reconciler = new EndpointReconciler({
       port, watcher, spend, now: () => new Date(),
       policy: allowingStores([redis.url, tlsUrl]),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
     });
     // The proxies' side: the same limiter, keys and store a proxy of this namespace uses.
     proxyClient = new Redis(redis.url, { password: PROXIES_PASSWORD });
@@ -179,7 +179,7 @@ describe('namespace budgets in the endpoint status, read from the limits store',
     const other = new EndpointReconciler({
       port, watcher, spend: wrongCa, now: () => new Date(),
       policy: allowingStores([redis.url, tlsUrl]),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
     });
     try {
       await other.reconcile(`${ns.name}/budgeted-tls`);

@@ -10,7 +10,7 @@ import { EndpointReconciler } from '../../../operator/reconcile/endpoint.ts';
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { startRecordingRedis, type RecordingRedis } from '../../harness/recording-redis.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, RECONCILER_OPTIONS } from './support.ts';
 
 const OPERATOR_PASSWORD = 'operator-limits-store-password';
 
@@ -47,7 +47,7 @@ describe('a tenant names its own Redis as the limits store', () => {
       // The admin policy lets the URL through (an allow-list entry the operator has no credential for):
       // the operator's own store configuration alone must keep its credential away from it.
       policy: allowingStores([attacker.url]),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
     });
     // Everything a namespace tenant may write: an endpoint in its own namespace, naming its own Redis.
     await createEndpoint(cluster, ns.name, 'phishing', simulatorEndpointSpec(simulator, {

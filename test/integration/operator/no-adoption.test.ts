@@ -7,7 +7,7 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../operator/resources/names.
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, type RecordingPort } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, type RecordingPort, RECONCILER_OPTIONS } from './support.ts';
 
 /** sameObject is what must not move on an object the operator does not own: identity, version, selector-relevant metadata. */
 function identity(meta: V1ObjectMeta | undefined): Record<string, unknown> {
@@ -34,7 +34,7 @@ describe('the reconciler never adopts an object it did not create (real API serv
       port,
       watcher,
       now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
     });
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/encl
 import { startOperatorProcess } from '../../harness/operator-process.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, RECONCILER_OPTIONS } from './support.ts';
 
 const SERVICE_MONITOR_CRD = {
   apiVersion: 'apiextensions.k8s.io/v1',
@@ -37,7 +37,7 @@ describe('reconcile options on the real API server', () => {
     watcher,
     now: () => new Date(),
     serviceMonitor: () => monitors.supported(),
-    options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+    options: RECONCILER_OPTIONS,
   });
 
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { ANNOTATION_RELEASE_DIGEST } from '../../../operator/resources/names.ts'
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, type RecordingPort } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, type RecordingPort, RECONCILER_OPTIONS } from './support.ts';
 
 describe('the endpoint reconciler against the real API server', () => {
   const cluster = testCluster();
@@ -28,7 +28,7 @@ describe('the endpoint reconciler against the real API server', () => {
       port,
       watcher,
       now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
     });
   });
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, type CoreV1Event, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../operator/api/v1alpha1/crd.ts';
 import { CRD_NAME, GROUP, PLURAL, VERSION, type InferenceEndpoint } from '../../../operator/api/v1alpha1/types.ts';
+import type { EndpointReconcilerDeps } from '../../../operator/reconcile/endpoint.ts';
 import type { ClusterPort } from '../../../operator/reconcile/port.ts';
 import { kubernetesPort } from '../../../operator/reconcile/cluster.ts';
 import type { EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
@@ -86,3 +87,9 @@ export async function waitForRollout(cluster: TestCluster, namespace: string, na
   }, { timeoutMs: 60_000, intervalMs: 250 });
   return latest!;
 }
+
+/**
+ * RECONCILER_OPTIONS are the operator-level options the reconciler tests run with: a local proxy
+ * image, and development trust allowed (as --allow-development-trust) for the enclave simulator.
+ */
+export const RECONCILER_OPTIONS: EndpointReconcilerDeps['options'] = { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true };

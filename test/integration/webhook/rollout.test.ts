@@ -7,7 +7,7 @@ import { kubernetesSidecarRoller } from '../../../operator/webhook/rollout.ts';
 import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/enclave-simulator/index.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { testCluster } from '../cluster.ts';
-import { createEndpoint, installCrd, recordingPort, simulatorEndpointSpec } from '../operator/support.ts';
+import { createEndpoint, installCrd, recordingPort, simulatorEndpointSpec, RECONCILER_OPTIONS } from '../operator/support.ts';
 import { appNamespace, type RecordedEvent } from './support.ts';
 
 const DIGEST = 'inference.attested.dev/release-digest';
@@ -51,7 +51,7 @@ describe('rolling injected workloads when the attested release changes', () => {
       port: recordingPort(cluster),
       watcher,
       now: () => new Date(),
-      options: { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true },
+      options: RECONCILER_OPTIONS,
       onRollout: (endpoint, rollout) => rollouts.push(roll(endpoint, rollout)),
     });
     await createEndpoint(cluster, ns.name, 'chat', simulatorEndpointSpec(simulator, { replicas: 1 }));
