@@ -93,3 +93,16 @@ export async function waitForRollout(cluster: TestCluster, namespace: string, na
  * image, and development trust allowed (as --allow-development-trust) for the enclave simulator.
  */
 export const RECONCILER_OPTIONS: EndpointReconcilerDeps['options'] = { image: { image: 'registry.local/attested-inference-proxy:test', pullPolicy: 'Never' }, tokenReviewClusterRole: 'attested-inference-tokenreview', apiServerPorts: [443], allowDevelopmentTrust: true };
+
+/** SERVICE_MONITOR_CRD stands in for the Prometheus operator's CRD: the operator only needs it served. */
+export const SERVICE_MONITOR_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }],
+  },
+};

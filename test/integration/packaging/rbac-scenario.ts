@@ -8,7 +8,7 @@ import type { EnclaveSimulator } from '../../harness/enclave-simulator/index.ts'
 import { tokenKubeconfig } from '../../harness/kubeconfig.ts';
 import { waitFor } from '../../harness/processes.ts';
 import type { TestCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, simulatorEndpointSpec } from '../operator/support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, SERVICE_MONITOR_CRD, simulatorEndpointSpec } from '../operator/support.ts';
 import { CHART_DIR, expectOk, parseObjects, type Rendered } from './chart.ts';
 
 /** AuditedCluster is a control plane of the test's own whose API server logs every request. */
@@ -46,19 +46,6 @@ export async function startAuditedCluster(): Promise<AuditedCluster> {
   }, { timeoutMs: 60_000, intervalMs: 500 });
   return cluster;
 }
-
-/** SERVICE_MONITOR_CRD stands in for the Prometheus operator's: the operator only needs it served. */
-const SERVICE_MONITOR_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-  },
-};
 
 /** RBAC_KINDS are what the chart renders for the operator's identity and rights (and the Secret it may only fill in). */
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret']);
