@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromResponseBody, usageFromResponseText } from './usage.ts';
+import { usageFromResponseBody } from './usage.ts';
 
 describe('usageFromResponseBody', () => {
   it('reads a chat completion with cached prompt tokens', () => {
@@ -72,18 +72,5 @@ describe('usageFromResponseBody', () => {
   it('ignores a bad cached count and a non-string model', () => {
     const body = { model: 42, usage: { prompt_tokens: 3, completion_tokens: 1, prompt_tokens_details: { cached_tokens: 'lots' } } };
     expect(usageFromResponseBody('chat/completions', body)).toEqual({ inputTokens: 3, cachedInputTokens: 0, outputTokens: 1 });
-  });
-});
-
-describe('usageFromResponseText', () => {
-  it('parses text and bytes', () => {
-    const text = JSON.stringify({ model: 'm', usage: { prompt_tokens: 2, completion_tokens: 3 } });
-    expect(usageFromResponseText('chat/completions', text)).toEqual({ inputTokens: 2, cachedInputTokens: 0, outputTokens: 3, model: 'm' });
-    expect(usageFromResponseText('chat/completions', new TextEncoder().encode(text))?.outputTokens).toBe(3);
-  });
-
-  it('returns undefined for non-JSON bodies', () => {
-    expect(usageFromResponseText('chat/completions', '<html>Bad gateway</html>')).toBeUndefined();
-    expect(usageFromResponseText('chat/completions', '')).toBeUndefined();
   });
 });

@@ -61,17 +61,3 @@ export function usageFromResponseBody(route: InferenceRoute, body: unknown): Tok
   if (!isObject(body) || !isObject(body.usage)) return undefined;
   return usageFromObject(body.usage, FIELDS[route], body.model);
 }
-
-/**
- * usageFromResponseText parses a complete JSON response body and extracts its usage; a body that
- * is not JSON yields undefined.
- */
-export function usageFromResponseText(route: InferenceRoute, text: string | Uint8Array): TokenUsage | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(typeof text === 'string' ? text : new TextDecoder().decode(text));
-  } catch {
-    return undefined;
-  }
-  return usageFromResponseBody(route, body);
-}
