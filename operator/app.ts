@@ -1,4 +1,4 @@
-import { CoordinationV1Api, EventsV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoordinationV1Api, EventsV1Api, KubeConfig, type KubernetesObject, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { API_VERSION, KIND, PLURAL, type InferenceEndpoint, type RolloutRecord } from './api/v1alpha1/types.ts';
@@ -10,7 +10,7 @@ import { createRedisSpendReader } from './limits/spend-reader.ts';
 import { loadLimitsStores } from './limits/store-config.ts';
 import { shareConnections } from '../proxy/auth/kube-connections.ts';
 import { ResourceInformer, type ResourceType } from './controller/informer.ts';
-import { ownerMapper } from './controller/keys.ts';
+import { labelMapper, ownerMapper } from './controller/keys.ts';
 import { LeaderElector } from './controller/leader-election.ts';
 import { kubernetesLeaseStore } from './controller/lease-store.ts';
 import { Manager } from './controller/manager.ts';
@@ -21,7 +21,8 @@ import { registerConditionMetric } from './reconcile/condition-metrics.ts';
 import { watchServiceMonitorSupport } from './reconcile/discovery.ts';
 import { EndpointReconciler, type EndpointReconcilerDeps } from './reconcile/endpoint.ts';
 import type { ClusterPort } from './reconcile/port.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
+import { LABEL_ENDPOINT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
+import { SERVICE_NAME_LABEL } from './reconcile/routing.ts';
 import { kubernetesSidecarRoller } from './webhook/rollout.ts';
 import { startWebhook, type RunningWebhook } from './webhook/start.ts';
 
@@ -54,6 +55,7 @@ function cachedPort(port: ClusterPort, parts: Parts): ClusterPort {
     ...port,
     getEndpoint: (namespace, name) => Promise.resolve(parts.endpoints.get(namespace, name)),
     getDeployment: (namespace, name) => Promise.resolve(parts.deployments.get(namespace, name) ?? undefined),
+    serviceSlices: (namespace, service) => Promise.resolve(parts.slices.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === service)),
     liveMetadata: (object) => {
       const informer = byKind.get(kindOf(object));
       if (informer === undefined) return port.liveMetadata(object);
@@ -67,6 +69,12 @@ interface Parts {
   readonly deployments: ResourceInformer<KubernetesObject>;
   /** children are the other kinds an endpoint owns, cached as metadata alone. */
   readonly children: readonly ResourceInformer<KubernetesObject>[];
+  /**
+   * slices are the EndpointSlices of the endpoints' Services, for Available's routability check:
+   * the EndpointSlice controller copies the Service's labels onto them, so the operator's label
+   * selects them (list and watch only, docs/status.md).
+   */
+  readonly slices: ResourceInformer<V1EndpointSlice>;
 }
 
 /** CHILD_KINDS are the kinds of an endpoint's children besides its Deployment (operator/resources/desired.ts). */
@@ -89,6 +97,7 @@ function informers(kc: KubeConfig, logger: Logger, namespaces: readonly string[]
       labelSelector: managed,
     }),
     children: CHILD_KINDS.map((resource) => new ResourceInformer<KubernetesObject>({ kc, logger }, { namespaces, resource, labelSelector: managed, metadataOnly: true })),
+    slices: new ResourceInformer<V1EndpointSlice>({ kc, logger }, { namespaces, resource: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true }, labelSelector: managed }),
   };
 }
 
@@ -145,7 +154,7 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
 /** reconcilerSettings are the operator-level settings of the endpoint reconciler: rendering options and the admin policy. */
 function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDeps, 'options' | 'policy'> {
   return {
-    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
+    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy, pullSecrets: options.proxyImagePullSecrets }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
     policy: options.policy,
   };
 }
@@ -182,7 +191,11 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     name: 'inferenceendpoint',
     primary: parts.endpoints,
     // A child's change (someone edited or deleted it) brings its endpoint back for drift correction.
-    watches: [parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }), (o) => reconciler.isOwnWrite(o))),
+    watches: [
+      ...[parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }), (o) => reconciler.isOwnWrite(o))),
+      // A slice is the Service's, not the endpoint's; the endpoint label it copied from the Service names the endpoint.
+      related(parts.slices, labelMapper(LABEL_ENDPOINT)),
+    ],
     workers: options.workers,
     // Status writes bump resourceVersion but not generation: they need no reconcile of their own.
     updateFilter: (object, previous) => object.metadata.generation !== previous?.metadata.generation || object.metadata.deletionTimestamp !== undefined,
@@ -196,7 +209,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const elector = options.leaderElection
     ? new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity })
     : undefined;
-  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children], controllers: [controller as unknown as Controller] });
+  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children, parts.slices], controllers: [controller as unknown as Controller] });
   registerConditionMetric(registry, { endpoints: () => parts.endpoints.list(), exporting: () => manager.isLeader() });
   const webhook = await startInjection(options, { kc, logger, registry, recorder });
   const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });

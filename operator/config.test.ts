@@ -25,6 +25,14 @@ describe('operator options: the webhook flags', () => {
     });
   });
 
+  it('take the drain period and the certificate check interval in seconds, naming the flag when wrong', () => {
+    const { webhook } = parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-drain-seconds=12'], { OPERATOR_WEBHOOK_CERTIFICATE_CHECK_SECONDS: '30' });
+    expect(webhook).toMatchObject({ drainMs: 12_000, certificateIntervalMs: 30_000 });
+    expect(parseOperatorOptions([...base, '--webhook-service-name=s'], {}).webhook?.drainMs).toBeUndefined();
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-drain-seconds=1.5'], {})).toThrow('--webhook-drain-seconds must be a whole number of seconds');
+    expect(() => parseOperatorOptions([...base, '--webhook-service-name=s', '--webhook-certificate-check-seconds=0'], {})).toThrow('--webhook-certificate-check-seconds must be a whole number of seconds from 1');
+  });
+
   it('take a URL for local testing, and the environment as flags do', () => {
     const { webhook } = parseOperatorOptions([...base, '--webhook-url=https://127.0.0.1:9555', '--webhook-port=9555'], { OPERATOR_WEBHOOK_FAILURE_MODE: 'admit', OPERATOR_WEBHOOK_FAILURE_POLICY: 'Ignore' });
     expect(webhook).toMatchObject({ port: 9555, client: { url: 'https://127.0.0.1:9555' }, failureMode: 'admit', failurePolicy: 'Ignore' });
@@ -77,5 +85,26 @@ describe('operator options: the admin policy', () => {
     expect(parseOperatorOptions(base, { OPERATOR_POLICY_FILE: good }).policy.namespaces['team-a']?.proxyImages).toHaveLength(1);
     expect(() => parseOperatorOptions([...base, `--policy-file=${bad}`], {})).toThrow(/^--policy-file .*bad\.json: default\.unattestedUpstreamHosts\[0\] must be host or host:port/);
     expect(() => parseOperatorOptions([...base, `--policy-file=${join(dir, 'none.json')}`], {})).toThrow('--policy-file');
+  });
+});
+
+describe('operator options: the proxy image', () => {
+  it('is read from OPERATOR_PROXY_IMAGE (what the chart and config/ set, so kustomize images: can change it), the flag winning', () => {
+    const digest = `ghcr.io/acme/attested-inference-proxy@sha256:${'a'.repeat(64)}`;
+    expect(parseOperatorOptions([], { OPERATOR_PROXY_IMAGE: digest }).proxyImage).toBe(digest);
+    expect(parseOperatorOptions(base, { OPERATOR_PROXY_IMAGE: digest }).proxyImage).toBe('registry.local/proxy:1');
+    expect(() => parseOperatorOptions([], {})).toThrow('--proxy-image (or OPERATOR_PROXY_IMAGE) is required');
+  });
+
+  it('takes pull secrets for the proxy pods from --proxy-image-pull-secrets or the environment, none by default', () => {
+    expect(parseOperatorOptions(base, {}).proxyImagePullSecrets).toEqual([]);
+    expect(parseOperatorOptions([...base, '--proxy-image-pull-secrets=registry-a, registry-b'], {}).proxyImagePullSecrets).toEqual(['registry-a', 'registry-b']);
+    expect(parseOperatorOptions(base, { OPERATOR_PROXY_IMAGE_PULL_SECRETS: 'registry-a' }).proxyImagePullSecrets).toEqual(['registry-a']);
+  });
+
+  it('refuses a pull secret that cannot be a Secret name, naming the option and the name', () => {
+    for (const bad of ['Registry', 'a_b', 'x'.repeat(254), '-a', 'a/b']) {
+      expect(() => parseOperatorOptions([...base, `--proxy-image-pull-secrets=ok,${bad}`], {}), bad).toThrow(`--proxy-image-pull-secrets: ${JSON.stringify(bad)} is not a Secret name`);
+    }
   });
 });

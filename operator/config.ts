@@ -8,7 +8,7 @@ import { FAILURE_MODES } from './webhook/handler.ts';
 import { parseClientNames, type ClientAuth } from './webhook/client-auth.ts';
 
 /** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
-export type WebhookSettings = Omit<WebhookOptions, 'image' | 'policy' | 'rotation' | 'certificateIntervalMs'>;
+export type WebhookSettings = Omit<WebhookOptions, 'image' | 'policy' | 'rotation'>;
 
 /** OperatorOptions are the operator's settings, read once from flags and environment, here only. */
 export interface OperatorOptions {
@@ -18,6 +18,8 @@ export interface OperatorOptions {
   readonly namespaces: readonly string[];
   readonly proxyImage: string;
   readonly proxyImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** proxyImagePullSecrets name Secrets in each endpoint's namespace its proxy pods pull with (private registries). */
+  readonly proxyImagePullSecrets: readonly string[];
   /** allowDevelopmentTrust lets endpoints trust a development signing key (off by default, loud when on). */
   readonly allowDevelopmentTrust: boolean;
   /**
@@ -52,6 +54,17 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** SECRET_NAME is a DNS subdomain name (RFC 1123), what the API server requires of a Secret's name. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** pullSecrets reads --proxy-image-pull-secrets: a name the API server would refuse fails the start instead of every proxy pod. */
+function pullSecrets(value: string): string[] {
+  const names = list(value);
+  const bad = names.find((n) => n.length > 253 || !SECRET_NAME.test(n));
+  if (bad !== undefined) throw new Error(`--proxy-image-pull-secrets: ${JSON.stringify(bad)} is not a Secret name (lower-case RFC 1123 subdomain)`);
+  return names;
+}
+
 function port(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number, got ${JSON.stringify(value)}`);
@@ -64,6 +77,7 @@ const FLAGS = {
   namespaces: { type: 'string' },
   'proxy-image': { type: 'string' },
   'proxy-image-pull-policy': { type: 'string' },
+  'proxy-image-pull-secrets': { type: 'string' },
   'allow-development-trust': { type: 'boolean' },
   'policy-file': { type: 'string' },
   'leader-elect': { type: 'string' },
@@ -85,6 +99,8 @@ const FLAGS = {
   'webhook-failure-policy': { type: 'string' },
   'webhook-client-ca-file': { type: 'string' },
   'webhook-client-names': { type: 'string' },
+  'webhook-drain-seconds': { type: 'string' },
+  'webhook-certificate-check-seconds': { type: 'string' },
   'limits-store-config': { type: 'string' },
 } as const;
 
@@ -119,6 +135,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     namespaces: list(pick('namespaces', '')),
     proxyImage: image,
     proxyImagePullPolicy: pull as OperatorOptions['proxyImagePullPolicy'],
+    proxyImagePullSecrets: pullSecrets(pick('proxy-image-pull-secrets', '')),
     allowDevelopmentTrust,
     policy: adminPolicy(pick('policy-file', ''), allowDevelopmentTrust),
     leaderElection: pick('leader-elect', 'true') !== 'false',
@@ -170,7 +187,17 @@ function webhookSettings(pick: (flag: string, fallback: string) => string, ownNa
     failureMode: oneOf(pick('webhook-failure-mode', 'reject'), FAILURE_MODES, '--webhook-failure-mode'),
     failurePolicy: oneOf(pick('webhook-failure-policy', 'Fail'), FAILURE_POLICIES, '--webhook-failure-policy'),
     ...(clientAuth ? { clientAuth } : {}),
+    ...seconds(pick('webhook-drain-seconds', ''), '--webhook-drain-seconds', 'drainMs', 0),
+    ...seconds(pick('webhook-certificate-check-seconds', ''), '--webhook-certificate-check-seconds', 'certificateIntervalMs', 1),
   };
+}
+
+/** seconds reads an optional whole number of seconds (at least `min`) into milliseconds under `key`; empty leaves the default. */
+function seconds<K extends string>(value: string, flag: string, key: K, min: number): Partial<Record<K, number>> {
+  if (value === '') return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > 3600) throw new Error(`${flag} must be a whole number of seconds from ${String(min)} to 3600, got ${JSON.stringify(value)}`);
+  return { [key]: n * 1000 } as Partial<Record<K, number>>;
 }
 
 /**

@@ -8,6 +8,11 @@ import { developmentTrustEnv, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts
 export interface ProxyImage {
   readonly image: string;
   readonly pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * pullSecrets name Secrets in the endpoint's namespace that the proxy pods pull with (a private
+   * registry). An injected sidecar is pulled with its pod's own imagePullSecrets instead.
+   */
+  readonly pullSecrets?: readonly string[];
 }
 
 const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };

@@ -30,6 +30,7 @@ function podSpec(endpoint: InferenceEndpoint, image: ProxyImage, allowDevelopmen
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [proxyContainer(endpoint, image, volumes, { ...(allowDevelopmentTrust === undefined ? {} : { allowDevelopmentTrust }) })],
     volumes,
+    ...(image.pullSecrets !== undefined && image.pullSecrets.length > 0 ? { imagePullSecrets: image.pullSecrets.map((name) => ({ name })) } : {}),
     ...(overrides.nodeSelector ? { nodeSelector: { ...overrides.nodeSelector } } : {}),
     ...(overrides.tolerations ? { tolerations: overrides.tolerations.map((t) => ({ ...t })) } : {}),
     ...(overrides.affinity ? { affinity: overrides.affinity } : {}),
