@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createAttestationManager, type AttestationManager } from './attestation/manager.ts';
+import { decideReadiness, type Readiness } from './attestation/readiness.ts';
 import { createAttestationVerifier } from './attestation/verifier.ts';
 import { createAuthenticator } from './auth/create.ts';
 import type { CallerAuthenticator, TokenReviewClient } from './auth/types.ts';
@@ -34,6 +35,8 @@ export interface Runtime {
   readonly limitsStatus: () => LimitsStatus;
   readonly apiKey: () => string | undefined;
   readonly promptCacheSecret: () => string | undefined;
+  /** readiness is what `/readyz` answers besides draining: ready once the upstream verified, or the window passed (docs/adr/0013). */
+  readonly readiness: () => Readiness;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,28 @@ function attestationManager(config: ProxyConfig, metrics: ProxyMetrics, deps: Ru
   });
 }
 
+/**
+ * readinessOf decides readiness from the manager's milestones (none for an unattested upstream)
+ * and logs each change of reason once: a proxy that turns ready without a verified upstream says so.
+ */
+function readinessOf(attestation: AttestationManager | undefined, config: ProxyConfig, deps: RuntimeDeps): () => Readiness {
+  // The manager's clock (the wall clock), not deps.now, which tests may move for limits windows.
+  const now = Date.now;
+  const windowMs = config.attestation.firstVerificationWindowSeconds * 1000;
+  let last: Readiness['reason'] | undefined;
+  return () => {
+    const milestones = attestation?.milestones() ?? { startedAt: undefined, firstVerifiedAt: undefined };
+    const readiness = decideReadiness({ attested: attestation !== undefined, ...milestones, now: now(), windowMs });
+    if (readiness.reason !== last) {
+      last = readiness.reason;
+      const fields = { reason: readiness.reason, ready: readiness.ready, firstVerificationWindowSeconds: config.attestation.firstVerificationWindowSeconds };
+      if (readiness.reason === 'WindowElapsed') deps.logger.warn(fields, 'ready without a verified upstream: the first-verification window passed; inference requests are answered 503 until it verifies');
+      else deps.logger.info(fields, 'readiness');
+    }
+    return readiness;
+  };
+}
+
 /** createRuntime builds the provider, callers' authentication, limits and metrics for `config`. */
 export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Promise<Runtime> {
   const registry = new Registry();
@@ -95,8 +120,9 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   if (upstreamUrl === undefined) throw new Error('provider.upstreamUrl is missing');
   const client = createUpstreamClient(upstreamUrl, config.provider);
   let provider: Provider;
+  let attestation: AttestationManager | undefined;
   if (config.provider.type === 'tinfoil') {
-    const attestation = attestationManager(config, metrics, deps);
+    attestation = attestationManager(config, metrics, deps);
     provider = createTinfoilProvider({ client, attestation, apiKey, onRetry: (reason) => deps.logger.info({ reason }, 're-attesting and retrying once') });
   } else {
     metrics.unattested.set(1);
@@ -108,6 +134,7 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   return {
     config, registry, metrics, provider, authenticator, limiter: limits.limiter, limitsStatus: limits.status, apiKey,
     promptCacheSecret: () => cacheSecret?.current(),
+    readiness: readinessOf(attestation, config, deps),
     async close(): Promise<void> {
       keyFile?.close();
       cacheSecret?.close();

@@ -124,6 +124,23 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
   return app;
 }
 
+/**
+ * gateReadiness holds `/readyz` at 503 until the upstream verified once or the first-verification
+ * window passed (runtime.readiness, docs/adr/0013), so a Deployment's rollout keeps its verified
+ * pods until the new ones verified, and kubelet starts an injected sidecar's app only then (its
+ * startup probe is on `/readyz`). It runs before the route, which still answers draining itself;
+ * `/healthz` stays liveness only.
+ */
+function gateReadiness(admin: FastifyInstance, runtime: Runtime, lifecycle: Lifecycle): void {
+  admin.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== '/readyz' || lifecycle.draining()) return;
+    const readiness = runtime.readiness();
+    if (readiness.ready) return undefined;
+    // Answered here, the route is skipped (fastify: a hook that sends returns the reply).
+    return reply.code(503).send({ status: 'verifying', reason: readiness.reason });
+  });
+}
+
 /** startProxy starts the API and admin listeners for a built runtime. */
 export async function startProxy(runtime: Runtime, logger: Logger): Promise<RunningProxy> {
   let draining = false;
@@ -131,6 +148,7 @@ export async function startProxy(runtime: Runtime, logger: Logger): Promise<Runn
   const api = buildApi(runtime, logger, lifecycle);
   const adminLogger: FastifyBaseLogger = logger.child({ listener: 'admin' });
   const admin = Fastify({ loggerInstance: adminLogger, logController: quietRequests() });
+  gateReadiness(admin, runtime, lifecycle);
   registerAdminRoutes(admin, runtime, lifecycle);
   runtime.provider.start();
   const { config } = runtime;

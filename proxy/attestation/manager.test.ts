@@ -89,6 +89,24 @@ describe('attestation manager', () => {
     expect(stillServing).toEqual([true, false]);
   });
 
+  it('records when verification started and when the upstream first verified, which later failures keep', async () => {
+    let now = 5_000;
+    const verifier = scripted([new AttestationFailure('fetch', 'HTTP 503'), result(digest('a')), new AttestationFailure('signature', 'bad')]);
+    const manager = createAttestationManager({ verifier, policy: follow, now: () => now, setTimer: timers().set });
+    expect(manager.milestones()).toEqual({ startedAt: undefined, firstVerifiedAt: undefined });
+    manager.start();
+    await manager.reattest('joins the first');
+    expect(manager.milestones()).toEqual({ startedAt: 5_000, firstVerifiedAt: undefined });
+    now = 7_000;
+    await manager.reattest('retry');
+    now = 9_000;
+    await manager.reattest('recheck');
+    manager.start();
+    manager.stop();
+    expect(manager.state().status).toBe('failed');
+    expect(manager.milestones()).toEqual({ startedAt: 5_000, firstVerifiedAt: 7_000 });
+  });
+
   it('shares one verification between concurrent callers', async () => {
     const verifier = scripted([result(digest('a'))]);
     const manager = createAttestationManager({ verifier, policy: follow, setTimer: timers().set });

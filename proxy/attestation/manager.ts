@@ -37,8 +37,19 @@ export interface AttestationManager {
    * `reattestMinIntervalSeconds`; within it the current state is returned, unverified again.
    */
   reattestOnDemand(reason: string): Promise<AttestationState>;
+  /**
+   * milestones are when verification started (`start`) and when the upstream first verified, in
+   * the manager's clock; readiness waits for the second within a window from the first.
+   */
+  milestones(): AttestationMilestones;
   start(): void;
   stop(): void;
+}
+
+/** AttestationMilestones are the moments readiness depends on (ms since the epoch). */
+export interface AttestationMilestones {
+  readonly startedAt: number | undefined;
+  readonly firstVerifiedAt: number | undefined;
 }
 
 /** AttestationManagerDeps are the manager's collaborators; `now` and timers are injectable for tests. */
@@ -80,6 +91,8 @@ class Manager implements AttestationManager {
   readonly #intervalMs: number;
   #state: AttestationState = { status: 'pending' };
   #lastSuccessAt = 0;
+  #startedAt: number | undefined;
+  #firstVerifiedAt: number | undefined;
   #inFlight: Promise<AttestationState> | undefined;
   #timer: { cancel(): void } | undefined;
   #failures = 0;
@@ -123,7 +136,12 @@ class Manager implements AttestationManager {
     return this.#inFlight;
   }
 
+  milestones(): AttestationMilestones {
+    return { startedAt: this.#startedAt, firstVerifiedAt: this.#firstVerifiedAt };
+  }
+
   start(): void {
+    this.#startedAt ??= this.#now();
     this.#running = true;
     void this.reattest('start');
   }
@@ -152,6 +170,7 @@ class Manager implements AttestationManager {
     const changed =
       previous?.result.releaseDigest !== result.releaseDigest || previous.result.measurementFingerprint !== result.measurementFingerprint;
     this.#lastSuccessAt = this.#now();
+    this.#firstVerifiedAt ??= this.#lastSuccessAt;
     this.#deps.events?.verified?.(result, changed);
     return { status: 'verified', result, recipient };
   }

@@ -14,12 +14,20 @@ describe('proxy configuration', () => {
     const config = parseConfig(minimal);
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.admin.port).toBe(9090);
-    expect(config.attestation).toMatchObject({ trust: 'Verified', policy: 'Follow', bundleUrl: 'https://atc.tinfoil.sh', recheckIntervalSeconds: 300 });
+    expect(config.attestation).toMatchObject({ trust: 'Verified', policy: 'Follow', bundleUrl: 'https://atc.tinfoil.sh', recheckIntervalSeconds: 300, firstVerificationWindowSeconds: 60 });
     expect(config.prices.currency).toBe('USD');
     expect(Object.isFrozen(config.attestation)).toBe(true);
     expect(() => {
       (config.listen as { port: number }).port = 1;
     }).toThrow(TypeError);
+  });
+
+  it('bounds the first-verification window, naming the option', () => {
+    const window = (seconds: unknown): string[] => problemsOf({ ...minimal, attestation: { firstVerificationWindowSeconds: seconds } });
+    expect(window(0)).toEqual([]);
+    expect(window(3600)).toEqual([]);
+    expect(window(-1)).toContain('attestation.firstVerificationWindowSeconds must be >= 0');
+    expect(window(3601)).toContain('attestation.firstVerificationWindowSeconds must be <= 3600');
   });
 
   it('sends a tinfoil provider to Tinfoil unless told otherwise', () => {

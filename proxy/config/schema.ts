@@ -57,6 +57,12 @@ export const ConfigSchema = Type.Object(
         policy: Type.Union([Type.Literal('Follow'), Type.Literal('Pin')], { default: 'Follow' }),
         pinnedDigests: Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), { default: [] }),
         recheckIntervalSeconds: Type.Integer({ minimum: 10, default: 300 }),
+        firstVerificationWindowSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 3600,
+          default: 60,
+          description: 'how long /readyz waits for the first successful verification of the upstream after start; past it the proxy turns ready anyway and answers 503 attestation_pending or attestation_failed (docs/adr/0013). 0: ready at once',
+        }),
         reattestMinIntervalSeconds: Type.Integer({
           minimum: 1,
           maximum: 3600,

@@ -25,9 +25,10 @@ export interface ReleaseSpec {
 
 /**
  * AttestationFault breaks the served attestation: `bad-signature` serves a bundle whose signature
- * does not verify, `server-error` answers 500.
+ * does not verify, `server-error` answers 500, `unavailable` answers 503 with a Retry-After, as an
+ * attestation service does during a blip (overloaded, restarting).
  */
-export type AttestationFault = 'bad-signature' | 'server-error';
+export type AttestationFault = 'bad-signature' | 'server-error' | 'unavailable';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX = /^[0-9a-f]+$/;
@@ -58,11 +59,13 @@ export interface AttestationInput {
 export interface AttestationAnswer {
   readonly status: number;
   readonly body: DevelopmentBundle | { readonly error: string };
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** attestationAnswer builds the `GET /attestation` answer for the simulator's current state. */
 export function attestationAnswer(input: AttestationInput): AttestationAnswer {
   if (input.fault === 'server-error') return { status: 500, body: { error: 'attestation unavailable (simulated fault)' } };
+  if (input.fault === 'unavailable') return { status: 503, body: { error: 'attestation service unavailable (simulated blip)' }, headers: { 'retry-after': '1' } };
   const bundle = signDevelopmentBundle(
     {
       domain: input.domain,

@@ -87,6 +87,9 @@ describe('control API over HTTP', () => {
     expect(rotated.body.hpkePublicKey).toBe(sim.hpkePublicKey);
     const state = await controlCall('GET', '/control/state');
     expect(state.body).toMatchObject({ hpkePublicKey: sim.hpkePublicKey, behaviour: { attestationFault: 'server-error' } });
+    await controlCall('POST', '/control/attestation', { fault: 'unavailable' });
+    expect((await fetch(new URL('/attestation', sim.url))).status).toBe(503);
+    expect((await controlCall('POST', '/control/attestation', { fault: 'down' })).status).toBe(400);
     await controlCall('POST', '/control/reset');
     expect(sim.behaviour.attestationFault).toBeNull();
   });

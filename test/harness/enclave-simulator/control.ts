@@ -8,7 +8,7 @@ import type { SimulatorControls } from './state.ts';
  *
  *   GET    /control/state                              release, HPKE key, behaviour switches
  *   POST   /control/release      {releaseDigest?, measurement?}
- *   POST   /control/attestation  {fault: "bad-signature" | "server-error" | null}
+ *   POST   /control/attestation  {fault: "bad-signature" | "server-error" | "unavailable" | null}
  *   POST   /control/rotate-key
  *   POST   /control/slow         {firstByteMs?, chunkMs?}   ({} removes the delays)
  *   POST   /control/cut          {afterChunks} | {afterChunks: null}
@@ -29,7 +29,7 @@ export interface ControlAnswer {
 type Body = Record<string, unknown> | null;
 type Handler = (controls: SimulatorControls, body: Body) => unknown;
 
-const FAULTS: readonly (AttestationFault | null)[] = ['bad-signature', 'server-error', null];
+const FAULTS: readonly (AttestationFault | null)[] = ['bad-signature', 'server-error', 'unavailable', null];
 
 /** stateOf is what `GET /control/state` reports. */
 export function stateOf(controls: SimulatorControls): Record<string, unknown> {
@@ -38,7 +38,7 @@ export function stateOf(controls: SimulatorControls): Record<string, unknown> {
 
 function fault(body: Body): AttestationFault | null {
   const value = body?.fault ?? null;
-  if (!FAULTS.includes(value as AttestationFault | null)) throw new RangeError('fault must be bad-signature, server-error or null');
+  if (!FAULTS.includes(value as AttestationFault | null)) throw new RangeError('fault must be bad-signature, server-error, unavailable or null');
   return value as AttestationFault | null;
 }
 

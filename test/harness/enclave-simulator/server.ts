@@ -147,6 +147,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     const signed = { release: state.release, hpkePublicKey: state.key.publicKeyHex, fault: state.behaviour.attestationFault };
     const result = attestationAnswer({ ...signed, domain: deps.domain(), signingKey: deps.signingKey, now: deps.now() });
     record(deps, exchange, false).status = result.status;
+    for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     writeJson(res, result.status, result.body);
     return;
   }

@@ -143,11 +143,14 @@ describe('attestation', () => {
     expect((await attest()).releaseDigest).toBe(chosen.releaseDigest);
   });
 
-  it('breaks on demand: a signature that does not verify, or a 500', async () => {
+  it('breaks on demand: a signature that does not verify, a 500, or a 503 blip', async () => {
     sim.breakAttestation('bad-signature');
     await expect(attest()).rejects.toSatisfy((e) => e instanceof AttestationFailure && e.step === 'signature');
     sim.breakAttestation('server-error');
     expect((await fetch(new URL('/attestation', sim.url))).status).toBe(500);
+    sim.breakAttestation('unavailable');
+    const blip = await fetch(new URL('/attestation', sim.url));
+    expect([blip.status, blip.headers.get('retry-after')]).toEqual([503, '1']);
     sim.breakAttestation(null);
     await expect(attest()).resolves.toMatchObject({ hpkePublicKey: sim.hpkePublicKey });
   });

@@ -29,7 +29,9 @@ describe('fail closed', () => {
   it('sends zero bytes upstream when the attestation does not verify, and says why', async () => {
     simulator = await startEnclaveSimulator();
     simulator.breakAttestation('bad-signature');
-    proxy = await startTestProxy(simulatorConfig(simulator));
+    // No first-verification window here (docs/adr/0013): the proxy is ready at once, so the
+    // readiness checks below see a proxy that answers while its upstream does not verify.
+    proxy = await startTestProxy(simulatorConfig(simulator, { attestation: { firstVerificationWindowSeconds: 0 } }));
     const chat = client(proxy).chat.completions.create({ model: 'llama3-3-70b', messages: [{ role: 'user', content: 'secret prompt' }] });
     const error = await errorOf(chat);
     expect(error.status).toBe(503);
@@ -40,7 +42,7 @@ describe('fail closed', () => {
     expect(inferenceTraffic(simulator)).toBe(0);
     expect(simulator.requests().every((r) => r.path === '/attestation')).toBe(true);
 
-    // Readiness is not attestation: the process can answer, so it stays Ready (ADR 0001).
+    // Past the window readiness is not attestation: the process answers, so it stays Ready (ADR 0001).
     expect((await fetch(`${proxy.adminUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${proxy.adminUrl}/healthz`)).status).toBe(200);
     const report = (await (await fetch(`${proxy.adminUrl}/admin/attestation`)).json()) as { status: string; failure: { step: string } };
