@@ -2,8 +2,10 @@
 # Builds the proxy and operator images on this machine without a container registry, and proves
 # they run. See docs/images.md.
 #
-#   hack/images.sh [--save] [--e2e]
+#   hack/images.sh [--save] [--e2e] [--print-tags]
 #
+#   --print-tags   print the image references it would build (proxy=…, operator=…, e2e=…, redis=…)
+#                  and exit, without building anything
 #   --save         also `docker save` the images to tarballs in the cache (for `kind load` /
 #                  `ctr images import` later)
 #   --e2e          also build the e2e suite's images: the helper (enclave simulator + openai client,
@@ -21,26 +23,43 @@
 #   3. fills an npm cache for the lockfile's production dependencies on the host and layers it over
 #      the build base, so the Dockerfiles' own `npm ci` runs offline (`--network none`);
 #   4. builds Dockerfile.proxy and Dockerfile.operator with BUILD_BASE/RUNTIME_BASE pointing at the
-#      local bases, tags registry.local/attested-inference-{proxy,operator}:dev, prints sizes;
+#      local bases, tags $IMAGE_REGISTRY/attested-inference-{proxy,operator}:$IMAGE_TAG (by default
+#      registry.local and the chart's appVersion: what the chart's default values run), prints sizes;
 #   5. smoke: the proxy image (read-only, uid 65532, no capabilities) verifies the enclave
 #      simulator's attestation and answers a chat completion through it; the operator image fails
 #      fast with its `--proxy-image ... is required` message (node, sources and dependencies load).
 #
-# Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
+# Environment: IMAGE_REGISTRY (default registry.local), IMAGE_TAG (default: appVersion of
+# charts/attested-inference-operator/Chart.yaml), DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
 # NPM_VERSION (default: the npm on PATH), XDG_CACHE_HOME / AIO_CACHE_DIR (cache location).
 set -euo pipefail
 
-save=0 e2e=0
+save=0 e2e=0 print_tags=0
 for arg in "$@"; do
   case "$arg" in
     --save) save=1 ;;
     --e2e) e2e=1 ;;
+    --print-tags) print_tags=1 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# One tag story: the images are tagged with the chart's appVersion unless IMAGE_TAG says otherwise,
+# so `helm install` with default values runs exactly what this script built.
+APP_VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$ROOT/charts/attested-inference-operator/Chart.yaml")"
+[ -n "$APP_VERSION" ] || { echo "no appVersion in charts/attested-inference-operator/Chart.yaml" >&2; exit 1; }
+IMAGE_REGISTRY="${IMAGE_REGISTRY:-registry.local}"
+IMAGE_TAG="${IMAGE_TAG:-$APP_VERSION}"
+PROXY_IMAGE=$IMAGE_REGISTRY/attested-inference-proxy:$IMAGE_TAG
+OPERATOR_IMAGE=$IMAGE_REGISTRY/attested-inference-operator:$IMAGE_TAG
+E2E_IMAGE=$IMAGE_REGISTRY/attested-inference-e2e:$IMAGE_TAG
+REDIS_IMAGE=$IMAGE_REGISTRY/attested-inference-redis:$IMAGE_TAG
+if [ "$print_tags" = 1 ]; then
+  printf 'proxy=%s\noperator=%s\ne2e=%s\nredis=%s\n' "$PROXY_IMAGE" "$OPERATOR_IMAGE" "$E2E_IMAGE" "$REDIS_IMAGE"
+  exit 0
+fi
 PATH="$("$ROOT/hack/node24.sh"):$PATH"
 export PATH
 NODE_BIN="$(readlink -f "$(command -v node)")"
@@ -52,10 +71,6 @@ CACHE="${AIO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/attested-inference-opera
 BUILD_BASE=attested-inference/build-base:node24
 BUILD_BASE_OFFLINE=attested-inference/build-base:node24-offline
 RUNTIME_BASE=attested-inference/runtime-base:node24
-PROXY_IMAGE=registry.local/attested-inference-proxy:dev
-OPERATOR_IMAGE=registry.local/attested-inference-operator:dev
-E2E_IMAGE=registry.local/attested-inference-e2e:dev
-REDIS_IMAGE=registry.local/attested-inference-redis:dev
 # docker.io's own client: same release as the daemon, and its `docker build` is the classic builder,
 # which never fetches a `# syntax=` frontend image.
 DOCKER_CLI=/usr/bin/docker

@@ -63,6 +63,15 @@ function addFolder(files: Map<string, string>, folder: string, manifests: readon
   files.set(`config/${folder}/kustomization.yaml`, kustomization(names, options.extra, options.kind));
 }
 
+/**
+ * IMAGE_CONFIG makes kustomize's images transformer also rewrite the values of Deployment container
+ * environment variables: the operator reads its proxy image from OPERATOR_PROXY_IMAGE, so an
+ * overlay's `images:` entry for registry.local/attested-inference-proxy changes it like any image
+ * (kustomize merges a base's configurations into the kustomizations that use it). Only values
+ * naming that image change: the transformer matches the image name.
+ */
+const IMAGE_CONFIG = HEADER + stringify({ images: [{ kind: 'Deployment', path: 'spec/template/spec/containers/env/value' }] }, { lineWidth: 0 });
+
 /** optional are the objects a values switch adds to the default render. */
 function added(all: readonly Manifest[], base: readonly Manifest[]): Manifest[] {
   const seen = new Set(base.map(key));
@@ -97,7 +106,8 @@ export async function renderedFiles(helm: Helm): Promise<Map<string, string>> {
   files.set(DASHBOARD_FILE, dashboardJson());
   await crdFiles(files);
   const base = await renderChart(helm);
-  for (const folder of ['rbac', 'manager', 'grafana', 'policy']) addFolder(files, folder, base.filter((m) => folderOf(m) === folder));
+  for (const folder of ['rbac', 'manager', 'grafana', 'policy']) addFolder(files, folder, base.filter((m) => folderOf(m) === folder), folder === 'manager' ? { extra: { configurations: ['kustomizeconfig.yaml'] } } : {});
+  files.set('config/manager/kustomizeconfig.yaml', IMAGE_CONFIG);
   const unplaced = base.filter((m) => folderOf(m) === undefined);
   if (unplaced.length > 0) throw new Error(`no config/ folder for ${unplaced.map(key).join(', ')}`);
   const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'app.kubernetes.io/name': 'attested-inference-operator', 'pod-security.kubernetes.io/enforce': 'restricted' } } };

@@ -7,6 +7,13 @@
 {{- end -}}
 {{- end -}}
 
+{{/* secretNames joins the names of a list of {name: ...} references with commas. */}}
+{{- define "aio.secretNames" -}}
+{{- $names := list -}}
+{{- range . }}{{- $names = append $names .name -}}{{- end -}}
+{{- join "," $names -}}
+{{- end -}}
+
 {{/* selectorLabels select the operator pods; they never change across upgrades. */}}
 {{- define "aio.selectorLabels" -}}
 app.kubernetes.io/name: attested-inference-operator
@@ -22,8 +29,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
+{{/* image is an image reference: repository@digest when a digest is set (it wins over the tag), else repository:tag, the tag defaulting to the chart's appVersion. */}}
 {{- define "aio.image" -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Names fixed by docs/helm.md: the operator and tests refer to them. */}}

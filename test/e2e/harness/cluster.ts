@@ -27,12 +27,24 @@ export interface E2eImages {
   readonly pullPolicy: 'Never' | 'IfNotPresent';
 }
 
+/** builtTags are the image references hack/images.sh builds (`--print-tags`: the chart's appVersion unless IMAGE_TAG says otherwise). */
+function builtTags(): Record<'proxy' | 'operator' | 'e2e' | 'redis', string> {
+  const printed = spawnSync('bash', [IMAGES_SH, '--print-tags'], { encoding: 'utf8' });
+  if (printed.status !== 0) throw new Error(`hack/images.sh --print-tags failed: ${printed.stderr}`);
+  const tags: Partial<Record<string, string>> = Object.fromEntries(printed.stdout.trim().split('\n').map((line): [string, string] => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const { proxy, operator, e2e, redis } = tags;
+  if (proxy === undefined || operator === undefined || e2e === undefined || redis === undefined) throw new Error(`hack/images.sh --print-tags printed ${printed.stdout}`);
+  return { proxy, operator, e2e, redis };
+}
+
+const BUILT = builtTags();
+
 /** LOCAL_IMAGES are the tags hack/images.sh builds. */
 export const LOCAL_IMAGES: E2eImages = {
-  operator: 'registry.local/attested-inference-operator:dev',
-  proxy: 'registry.local/attested-inference-proxy:dev',
-  helper: 'registry.local/attested-inference-e2e:dev',
-  redis: 'registry.local/attested-inference-redis:dev',
+  operator: BUILT.operator,
+  proxy: BUILT.proxy,
+  helper: BUILT.e2e,
+  redis: BUILT.redis,
   pullPolicy: 'Never',
 };
 
@@ -43,7 +55,8 @@ function cacheDir(): string {
 
 /** imageTarballs are where `hack/images.sh --save --e2e` leaves the images. */
 export function imageTarballs(): string[] {
-  return ['proxy', 'operator', 'e2e', 'redis'].map((name) => join(cacheDir(), `attested-inference-${name}-dev.tar`));
+  // hack/images.sh --save names each tarball <repository basename>-<tag>.tar.
+  return Object.values(BUILT).map((image) => join(cacheDir(), `${image.slice(image.lastIndexOf('/') + 1).replace(':', '-')}.tar`));
 }
 
 /** runHack runs a hack/ script from the repository root (its progress on our stderr). */

@@ -41,7 +41,6 @@ describe('the Helm chart renders', () => {
     const container = operatorContainer(objects);
     expect(container.image).toBe('registry.local/attested-inference-operator:0.1.0');
     expect(container.args).toEqual([
-      '--proxy-image=registry.local/attested-inference-proxy:0.1.0',
       '--proxy-image-pull-policy=IfNotPresent',
       '--namespaces=',
       '--log-level=info',
@@ -52,7 +51,7 @@ describe('the Helm chart renders', () => {
       '--api-server-ports=443,6443',
       '--policy-file=/etc/attested-inference/policy/policy.json',
     ]);
-    expect(container.env.map((e) => e.name)).toEqual(['POD_NAME', 'POD_NAMESPACE']);
+    expect(container.env.map((e) => e.name)).toEqual(['OPERATOR_PROXY_IMAGE', 'POD_NAME', 'POD_NAMESPACE']);
     expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
     const deployment = find(objects, 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { livenessProbe: unknown; readinessProbe: unknown }[] } } } };
     expect(deployment.spec.replicas).toBe(2);
