@@ -1,10 +1,11 @@
 import { setTimeout } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubernetesObjectApi, PatchStrategy, type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InferenceEndpoint, type InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 import { isConflict, isNotFound } from '../controller/api-errors.ts';
 import { FIELD_MANAGER } from '../resources/names.ts';
 import { appliedManagedFields } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
+import { SERVICE_NAME_LABEL } from './routing.ts';
 
 /** EventSink records Events about endpoints (the controller runtime's aggregating recorder fits). */
 export type EventSink = (endpoint: InferenceEndpoint, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -67,6 +68,7 @@ export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const base = { group: GROUP, version: VERSION, plural: PLURAL };
   return {
     getEndpoint: (namespace, name) => orUndefined(custom.getNamespacedCustomObject({ ...base, namespace, name }) as Promise<InferenceEndpoint>),
@@ -78,6 +80,9 @@ export function kubernetesPort(kc: KubeConfig, events: EventSink): ClusterPort {
     async mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]> {
       const list = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Pod,reason=FailedMount' });
       return list.items.filter((e) => e.involvedObject.name?.startsWith(podNamePrefix) === true);
+    },
+    async serviceSlices(namespace: string, service: string) {
+      return (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${SERVICE_NAME_LABEL}=${service}` })).items;
     },
     async writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void> {
       // A PUT with the read resourceVersion: if the endpoint changed meanwhile, the conflict makes

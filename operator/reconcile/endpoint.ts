@@ -18,6 +18,7 @@ import { ChildWriter, type ChildrenOutcome } from './children.ts';
 import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
 import { refusedStatus, removeChildren } from './refused.ts';
+import { readyAddresses } from './routing.ts';
 import { secretProblems } from './secrets.ts';
 import { computeStatus, rolloutSettled, type Problem } from './status.ts';
 
@@ -102,14 +103,17 @@ export class EndpointReconciler {
     const now = this.#deps.now();
     const { digest, rollout: wanted } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
     const allowDevelopmentTrust = developmentTrustAllowed(this.#policy(), endpoint.metadata.namespace ?? '', this.#deps.options.allowDevelopmentTrust === true);
-    const desired = desiredChildren(endpoint, { ...this.#deps.options, allowDevelopmentTrust, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}) });
+    const desired = desiredChildren(endpoint, { ...this.#deps.options, allowDevelopmentTrust, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}), ...(deployment ? { previousDeployment: deployment } : {}) });
     const problems: Problem[] = [];
     const written = await this.#children.writeAll(endpoint, desired.objects, problems);
+    // Only a generation whose every child was written counts as observed (docs/adr/0014-ready-and-available.md).
+    const childrenWritten = written.retryAfterMs === undefined && problems.length === 0;
     const { current, rollout } = afterWrite(written, deployment, wanted);
     this.#recordRollout(endpoint, rollout);
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const budgets = await this.#budgets(endpoint, now, problems);
-    const computed = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now });
+    const routableAddresses = await this.#routable(endpoint);
+    const computed = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now, childrenWritten, routableAddresses });
     if (!(await this.#writeStatus(endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
@@ -172,6 +176,12 @@ export class EndpointReconciler {
     // A Deployment of that name the endpoint does not control (docs/adr/0010-no-adoption.md) says nothing about its pods.
     const deployment = controlledBy(found?.metadata, endpoint) ? found : undefined;
     return { observation, deployment };
+  }
+
+  /** #routable counts the ready addresses of the endpoint's Service (Available's routability); unknown when they cannot be listed. */
+  async #routable(endpoint: InferenceEndpoint): Promise<number | undefined> {
+    const slices = await this.#deps.port.serviceSlices(endpoint.metadata.namespace ?? '', childNames(endpoint.metadata.name ?? '').service).catch(() => undefined);
+    return slices === undefined ? undefined : readyAddresses(slices);
   }
 
   /** #mountProblems asks kubelet's Events why pods are not ready, only when some exist and are not. */

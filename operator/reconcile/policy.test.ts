@@ -20,6 +20,7 @@ function memoryPort(object: InferenceEndpoint): ClusterPort & { applied: Kuberne
     getDeployment: () => Promise.resolve<V1Deployment | undefined>(applied.find((o) => o.kind === 'Deployment')),
     liveMetadata: (o: KubernetesObject) => Promise.resolve(applied.find((a) => a.kind === o.kind && a.metadata?.name === o.metadata?.name)?.metadata),
     readMetadata: (o: KubernetesObject) => port.liveMetadata(o),
+    serviceSlices: () => Promise.resolve([]),
     create: (o: KubernetesObject) => port.apply(o),
     deleteChild: (o: KubernetesObject, uid: string) => {
       port.deleted.push({ ...o, metadata: { name: o.metadata?.name, uid } });

@@ -1,4 +1,4 @@
-import type { CoreV1Event, KubernetesObject, V1Deployment, V1ObjectMeta } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1EndpointSlice, V1ObjectMeta } from '@kubernetes/client-node';
 import type { InferenceEndpoint, InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 
 /**
@@ -21,6 +21,8 @@ export interface ClusterPort {
   create(object: KubernetesObject): Promise<KubernetesObject>;
   /** mountFailures lists recent FailedMount Events of the endpoint's proxy pods (kubelet reports missing Secrets there). */
   mountFailures(namespace: string, podNamePrefix: string): Promise<CoreV1Event[]>;
+  /** serviceSlices lists the EndpointSlices of a Service (label kubernetes.io/service-name); a cache may answer. */
+  serviceSlices(namespace: string, service: string): Promise<readonly V1EndpointSlice[]>;
   writeStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void>;
   /** deleteChild deletes a child, only if it is still the object of that `uid` (a precondition), with its dependents in the background; absent is fine. */
   deleteChild(object: KubernetesObject, uid: string): Promise<void>;

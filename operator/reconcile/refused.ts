@@ -1,17 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { REASONS, type Reason } from '../api/v1alpha1/conditions.ts';
 import type { Condition, InferenceEndpoint, InferenceEndpointStatus } from '../api/v1alpha1/types.ts';
 import { isConflict } from '../controller/api-errors.ts';
 import type { PolicyViolation } from '../policy/admin-policy.ts';
 import { childNames, endpointName, endpointNamespace } from '../resources/names.ts';
 import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
-import { withTransitionTimes } from './status.ts';
-
-function condition(reason: Reason, generation: number, message?: string): Omit<Condition, 'lastTransitionTime'> {
-  const entry = REASONS[reason];
-  return { type: entry.type, status: entry.status, reason, message: message ?? entry.sentence, observedGeneration: generation };
-}
+import { condition, selectorString, withTransitionTimes } from './status.ts';
 
 /** attestedWhenRefused says what is known of the upstream of an endpoint nothing runs for: it is not verified. */
 function attestedWhenRefused(endpoint: InferenceEndpoint, violations: readonly PolicyViolation[], generation: number): Omit<Condition, 'lastTransitionTime'> {
@@ -29,12 +23,13 @@ function attestedWhenRefused(endpoint: InferenceEndpoint, violations: readonly P
 export function refusedStatus(endpoint: InferenceEndpoint, violations: readonly PolicyViolation[], now: Date): InferenceEndpointStatus {
   const generation = endpoint.metadata.generation ?? 0;
   const conditions = withTransitionTimes([
+    condition('NoProxy', generation),
     condition('RefusedByPolicy', generation),
     attestedWhenRefused(endpoint, violations, generation),
     condition('NothingToRoll', generation),
     condition('PolicyViolation', generation, `${violations.map((v) => v.message).join('; ')}.`),
   ], endpoint.status?.conditions, now);
-  return { observedGeneration: generation, conditions, readyReplicas: 0 };
+  return { observedGeneration: generation, conditions, readyReplicas: 0, replicas: 0, selector: selectorString(endpoint) };
 }
 
 /**

@@ -13,7 +13,7 @@ const base = endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k
 const deployment = (ready: number, updated = 2): V1Deployment => ({ metadata: { generation: 3 }, status: { observedGeneration: 3, readyReplicas: ready, availableReplicas: ready, updatedReplicas: updated, replicas: 2 } });
 
 function status(overrides: Partial<StatusInputs>): Record<string, { status: string; reason: string; message: string }> {
-  const s = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'http://chat.team-a.svc/v1', now, ...overrides });
+  const s = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'http://chat.team-a.svc/v1', now, childrenWritten: true, routableAddresses: 2, ...overrides });
   return Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c]));
 }
 
@@ -27,7 +27,8 @@ describe('endpoint status', () => {
   });
 
   it('says why it is not', () => {
-    expect(status({ deployment: deployment(1, 1) }).Ready).toMatchObject({ status: 'False', reason: 'WaitingForPods', message: '1 of 2 proxy pods are ready.' });
+    expect(status({ deployment: deployment(1) }).Ready).toMatchObject({ status: 'False', reason: 'WaitingForPods', message: '1 of 2 proxy pods are ready.' });
+    expect(status({ deployment: deployment(1, 1) }).Ready).toMatchObject({ status: 'False', reason: 'WaitingForRollout' });
     expect(status({ deployment: deployment(1, 1) }).Progressing).toMatchObject({ status: 'True', reason: 'RollingOut' });
     expect(status({ observation: { status: 'failed', step: 'verifyCode', message: 'bad' } }).Attested).toMatchObject({ status: 'False', reason: 'AttestationFailed', message: 'Verification failed at verifyCode: bad' });
     expect(status({ observation: { status: 'pending' } }).Attested).toMatchObject({ status: 'Unknown', reason: 'Pending' });
@@ -42,9 +43,9 @@ describe('endpoint status', () => {
   });
 
   it('keeps transition times while a condition keeps its status', () => {
-    const first = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'u', now });
+    const first = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'u', now, childrenWritten: true, routableAddresses: 2 });
     const later = new Date(now.getTime() + 60_000);
-    const again = computeStatus({ endpoint: { ...base, status: first }, deployment: deployment(1, 1), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'u', now: later });
+    const again = computeStatus({ endpoint: { ...base, status: first }, deployment: deployment(1, 1), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'u', now: later, childrenWritten: true, routableAddresses: 2 });
     const time = (s: typeof first, type: string): string | undefined => s.conditions?.find((c) => c.type === type)?.lastTransitionTime;
     expect(time(again, 'Attested')).toBe(time(first, 'Attested'));
     expect(time(again, 'Ready')).toBe('2026-11-28T10:01:00Z');

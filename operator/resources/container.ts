@@ -15,7 +15,13 @@ export interface ProxyImage {
   readonly pullSecrets?: readonly string[];
 }
 
-const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+/**
+ * DEFAULT_RESOURCES are the proxy's requests and limits unless spec.proxy.resources sets them,
+ * from the benchmark (docs/sizing.md): about 140 MiB resident idle and 345 MiB with 100 concurrent
+ * streams, so the request covers an idle proxy with room and the limit a loaded one by about half
+ * again (a limit below the working set is an OOM kill under load, not a slowdown).
+ */
+export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } };
 
 /** VOLUME names of the proxy's mounts (also used by the webhook, which must not clash with app volumes). */
 export const VOLUMES = {

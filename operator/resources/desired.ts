@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import type { ProxyImage } from './container.ts';
 import { deploymentFor } from './deployment.ts';
@@ -25,6 +25,8 @@ export interface DesiredOptions {
    * rendered at all (the renderers throw).
    */
   readonly allowDevelopmentTrust?: boolean;
+  /** previousDeployment is the proxy Deployment as found, so its change-cause is kept while its template is (operator/resources/change-cause.ts). */
+  readonly previousDeployment?: V1Deployment;
 }
 
 /** DesiredChildren is every object an endpoint should own, in apply order. */
@@ -48,7 +50,7 @@ export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOpt
     configMapFor(endpoint, configYaml),
     // The injected sidecars' configuration (operator/webhook/): API on loopback only, ports clear of the app's.
     configMapFor(endpoint, sidecarConfigYaml(endpoint, trust), childNames(endpointName(endpoint)).sidecarConfigMap),
-    deploymentFor(endpoint, { image: options.image, configHash, ...trust, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}) }),
+    deploymentFor(endpoint, { image: options.image, configHash, ...trust, ...(options.releaseDigest ? { releaseDigest: options.releaseDigest } : {}), ...(options.previousDeployment ? { previousDeployment: options.previousDeployment } : {}) }),
     serviceFor(endpoint),
     podDisruptionBudgetFor(endpoint),
     networkPolicyFor(endpoint, { apiServerPorts: serviceAccountAuth ? options.apiServerPorts : [] }),

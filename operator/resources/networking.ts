@@ -36,6 +36,9 @@ export function endpointUrl(endpoint: InferenceEndpoint): string {
 /**
  * podDisruptionBudgetFor keeps at least one proxy pod through voluntary evictions when there are
  * several; with one replica it allows the eviction (a budget of one would block node drains).
+ * `unhealthyPodEvictionPolicy: AlwaysAllow` lets a drain evict pods that are not ready (crash
+ * looping, stuck pending verification): they serve nothing, so keeping them protects nothing and
+ * would block the drain (kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy).
  */
 export function podDisruptionBudgetFor(endpoint: InferenceEndpoint): V1PodDisruptionBudget {
   const budget = endpoint.spec.replicas >= 2 ? { minAvailable: 1 } : { maxUnavailable: 1 };
@@ -43,7 +46,7 @@ export function podDisruptionBudgetFor(endpoint: InferenceEndpoint): V1PodDisrup
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: childMeta(endpoint, childNames(endpointName(endpoint)).podDisruptionBudget),
-    spec: { selector: { matchLabels: selectorLabels(endpoint) }, ...budget },
+    spec: { selector: { matchLabels: selectorLabels(endpoint) }, unhealthyPodEvictionPolicy: 'AlwaysAllow', ...budget },
   };
 }
 

@@ -2,8 +2,10 @@ import type { ConditionStatus } from './types.ts';
 
 /** ConditionType names the conditions an InferenceEndpoint reports. */
 export const ConditionType = {
-  /** Ready: the proxy pods answer (docs/architecture.md §2: readiness is not attestation). */
+  /** Ready: the Deployment rolled out the current template and every desired proxy pod is ready (docs/adr/0014-ready-and-available.md). */
   Ready: 'Ready',
+  /** Available: Ready, Attested and routable; the condition a client waits for (docs/status.md). */
+  Available: 'Available',
   /** Attested: the upstream verified; the reason says how, or why not. */
   Attested: 'Attested',
   /** Progressing: proxy pods are being replaced. */
@@ -27,8 +29,13 @@ export interface ReasonEntry {
  * reason is also the Event reason and the metric label for the same outcome.
  */
 export const REASONS = {
-  ProxyPodsReady: { type: 'Ready', status: 'True', sentence: 'Every desired proxy pod is ready to answer.' },
+  ProxyPodsReady: { type: 'Ready', status: 'True', sentence: 'The current template is rolled out and every desired proxy pod is ready to answer.' },
   WaitingForPods: { type: 'Ready', status: 'False', sentence: 'Fewer proxy pods are ready than spec.replicas asks for.' },
+  WaitingForRollout: {
+    type: 'Ready',
+    status: 'False',
+    sentence: 'The proxy Deployment has not rolled out the current template to every pod yet (pods of an older template remain, or the Deployment controller has not seen it).',
+  },
   ScaledToZero: { type: 'Ready', status: 'False', sentence: 'spec.replicas is 0, so no proxy pod runs.' },
 
   Verified: { type: 'Attested', status: 'True', sentence: 'The upstream runs a release that verified against the configured code repository.' },
@@ -62,7 +69,22 @@ export const REASONS = {
   RollingOut: { type: 'Progressing', status: 'True', sentence: 'Proxy pods are being replaced with pods of the current template.' },
   RolloutComplete: { type: 'Progressing', status: 'False', sentence: 'Every proxy pod runs the current template.' },
 
+  Serving: { type: 'Available', status: 'True', sentence: 'Ready, attested and routable: a client in the namespace can call status.url now.' },
+  ProxyNotReady: { type: 'Available', status: 'False', sentence: 'Ready is not True: the current template is not rolled out to every desired proxy pod yet.' },
+  NotAttested: { type: 'Available', status: 'False', sentence: 'Attested is not True: proxies answer every inference request with a 503 until the upstream verifies.' },
+  NotRoutable: {
+    type: 'Available',
+    status: 'False',
+    sentence: "The Service's EndpointSlices list fewer ready addresses than spec.replicas: new connections may not reach every proxy pod yet.",
+  },
+  NoProxy: { type: 'Available', status: 'False', sentence: 'No proxy runs for the endpoint (spec.replicas is 0, or the admin policy refuses it).' },
+
   Healthy: { type: 'Degraded', status: 'False', sentence: 'Nothing needs attention.' },
+  RolloutStuck: {
+    type: 'Degraded',
+    status: 'True',
+    sentence: 'The proxy Deployment cannot make progress (ProgressDeadlineExceeded or ReplicaFailure, e.g. a ResourceQuota); the message is the Deployment controller\'s.',
+  },
   SecretNotFound: { type: 'Degraded', status: 'True', sentence: 'A Secret the endpoint names does not exist in its namespace.' },
   SecretKeyMissing: { type: 'Degraded', status: 'True', sentence: 'A Secret the endpoint names lacks the key the endpoint asks for.' },
   InvalidSpec: {
@@ -98,6 +120,24 @@ export const REASONS = {
     sentence: "An object with the name of one of the endpoint's children exists and is not the endpoint's; the operator writes none of the endpoint's children while it does. Rename the endpoint or remove the object.",
   },
 } as const satisfies Record<string, ReasonEntry>;
+
+/**
+ * MESSAGE_LIMIT is the longest condition message the operator writes, in characters: API errors
+ * can be long (a whole rejected object), and a condition is read in `kubectl describe` and
+ * `kubectl get -o wide`. Longer messages end in an ellipsis (docs/status.md).
+ */
+export const MESSAGE_LIMIT = 1024;
+
+/**
+ * boundedMessage is `message` cut to at most `limit` UTF-16 code units (so as many code points at
+ * most, what the API server's maxLength counts), ending in "…" when cut; a surrogate pair is never split.
+ */
+export function boundedMessage(message: string, limit = MESSAGE_LIMIT): string {
+  if (message.length <= limit) return message;
+  const head = message.slice(0, limit - 1);
+  const last = head.charCodeAt(head.length - 1);
+  return `${last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head}…`;
+}
 
 /** Reason is any reason in the catalogue. */
 export type Reason = keyof typeof REASONS;

@@ -21,16 +21,16 @@ describe('the InferenceEndpoint CRD', () => {
     expect(parse(crdYaml())).toEqual(JSON.parse(JSON.stringify(inferenceEndpointCrd())));
   });
 
-  it('is namespaced, with its names, a status subresource and the printer columns', () => {
+  it('is namespaced, with its names, status and scale subresources and the printer columns', () => {
     const { spec } = inferenceEndpointCrd();
     expect(spec.scope).toBe('Namespaced');
     expect(spec.names).toMatchObject({ kind: 'InferenceEndpoint', plural: 'inferenceendpoints', singular: 'inferenceendpoint' });
     expect(spec.names.shortNames).toEqual(['ie', 'iep']);
     expect(spec.names.categories).toEqual(['attested']);
     const [version] = spec.versions;
-    expect(version?.subresources).toEqual({ status: {} });
+    expect(version?.subresources).toEqual({ status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } });
     expect(version?.additionalPrinterColumns.map((c) => `${c.name}:${String(c.priority ?? 0)}`)).toEqual([
-      'Provider:0', 'Ready:0', 'Attested:0', 'URL:0', 'Release:1', 'Age:0',
+      'Provider:0', 'Available:0', 'Ready:0', 'Attested:0', 'URL:0', 'Release:1', 'Age:0',
     ]);
   });
 });

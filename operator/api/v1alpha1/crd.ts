@@ -12,6 +12,20 @@ export interface PrinterColumn {
   readonly priority?: number;
 }
 
+/** ScaleSubresource is a CRD's `subresources.scale`: where kubectl scale and HorizontalPodAutoscalers read and write replicas. */
+export interface ScaleSubresource {
+  readonly specReplicasPath: string;
+  readonly statusReplicasPath: string;
+  readonly labelSelectorPath: string;
+}
+
+/**
+ * SCALE makes `kubectl scale ie/<name>` and HorizontalPodAutoscalers (autoscaling/v2) work on an
+ * endpoint: they write spec.replicas, read the pod count from status.replicas and the pods from
+ * status.selector, both written by the operator (kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#scale-subresource).
+ */
+export const SCALE: ScaleSubresource = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' };
+
 /** CustomResourceDefinition is an apiextensions.k8s.io/v1 CRD as JSON, limited to what this project sets. */
 export interface CustomResourceDefinition {
   readonly apiVersion: 'apiextensions.k8s.io/v1';
@@ -33,7 +47,7 @@ export interface CustomResourceDefinition {
       readonly served: boolean;
       readonly storage: boolean;
       readonly schema: { readonly openAPIV3Schema: JSONSchemaProps };
-      readonly subresources: { readonly status: Record<string, never> };
+      readonly subresources: { readonly status: Record<string, never>; readonly scale: ScaleSubresource };
       readonly additionalPrinterColumns: readonly PrinterColumn[];
     }[];
   };
@@ -44,7 +58,8 @@ const conditionStatus = (type: string): string => `.status.conditions[?(@.type==
 /** PRINTER_COLUMNS are what `kubectl get inferenceendpoints` shows; Release appears with `-o wide`. */
 export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
   { name: 'Provider', type: 'string', jsonPath: '.spec.provider', description: 'The kind of upstream.' },
-  { name: 'Ready', type: 'string', jsonPath: conditionStatus('Ready'), description: 'Whether the proxy pods answer.' },
+  { name: 'Available', type: 'string', jsonPath: conditionStatus('Available'), description: 'Whether a client can call the endpoint now: Ready, Attested and routable (docs/status.md).' },
+  { name: 'Ready', type: 'string', jsonPath: conditionStatus('Ready'), description: 'Whether the current template is rolled out and every desired proxy pod is ready.' },
   { name: 'Attested', type: 'string', jsonPath: conditionStatus('Attested'), description: 'Whether the upstream verified.' },
   { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'The OpenAI base URL for clients in the namespace.' },
   {
@@ -80,7 +95,7 @@ export function inferenceEndpointCrd(): CustomResourceDefinition {
           served: true,
           storage: true,
           schema: { openAPIV3Schema: inferenceEndpointSchema },
-          subresources: { status: {} },
+          subresources: { status: {}, scale: SCALE },
           additionalPrinterColumns: PRINTER_COLUMNS,
         },
       ],

@@ -12,7 +12,7 @@ const conditionSchema = {
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
     type: {
-      description: 'The condition\'s type: Ready, Attested, Progressing or Degraded.',
+      description: 'The condition\'s type: Available, Ready, Attested, Progressing or Degraded.',
       type: 'string',
       maxLength: 316,
       pattern: CONDITION_TYPE_PATTERN,
@@ -27,7 +27,7 @@ const conditionSchema = {
       maxLength: 1024,
       pattern: CONDITION_REASON_PATTERN,
     },
-    message: { description: 'What happened, for humans.', type: 'string', maxLength: 32768 },
+    message: { description: 'What happened, for humans (the operator writes at most 1024 characters).', type: 'string', maxLength: 32768 },
   },
 } as const satisfies JSONSchemaProps;
 
@@ -52,11 +52,13 @@ export const statusSchema = {
   description: 'The observed state of the endpoint, written by the operator.',
   type: 'object',
   properties: {
-    observedGeneration: { description: 'The .metadata.generation the operator last acted on.', ...GENERATION },
+    observedGeneration: { description: 'The last .metadata.generation whose children the operator wrote without error (it stays behind while a write fails; Degraded says why).', ...GENERATION },
     conditions: {
       description:
-        'Ready: proxy pods answer. Attested: the upstream verified (reason says how, or why not). ' +
-        'Progressing: proxy pods are being replaced. Degraded: something needs the user (missing Secret, invalid spec).',
+        'Available: Ready, Attested and routable; wait for this one (docs/status.md). ' +
+        'Ready: the current template is rolled out and every desired proxy pod is ready. Attested: the upstream verified (reason says how, or why not). ' +
+        'Progressing: proxy pods are being replaced. Degraded: something needs the user (missing Secret, invalid spec, stuck rollout). ' +
+        'observedGeneration (here and on each condition) is the generation whose children were all written.',
       type: 'array',
       maxItems: 16,
       'x-kubernetes-list-type': 'map',
@@ -64,6 +66,8 @@ export const statusSchema = {
       items: conditionSchema,
     },
     readyReplicas: { description: 'How many proxy pods are ready.', type: 'integer', format: 'int32', minimum: 0 },
+    replicas: { description: 'How many proxy pods the Deployment has (the scale subresource reports it).', type: 'integer', format: 'int32', minimum: 0 },
+    selector: { description: 'The label selector of the proxy pods, as a string (the scale subresource reports it to HorizontalPodAutoscalers).', type: 'string', maxLength: 1024 },
     url: { description: 'The OpenAI base URL clients in the namespace use (the proxy Service).', type: 'string', maxLength: 2048 },
     budgets: {
       description: 'The namespace\'s spend budget windows, read from spec.limitsStore about once a minute.',

@@ -249,6 +249,10 @@ export interface InferenceEndpointStatus {
   readonly observedGeneration?: number;
   readonly conditions?: readonly Condition[];
   readonly readyReplicas?: number;
+  /** replicas is how many proxy pods the Deployment has (the scale subresource's statusReplicasPath). */
+  readonly replicas?: number;
+  /** selector selects the proxy pods, as a label selector string (the scale subresource's labelSelectorPath, read by HPAs). */
+  readonly selector?: string;
   readonly url?: string;
   readonly budgets?: readonly BudgetWindowStatus[];
   readonly attestation?: AttestationStatus;
