@@ -134,6 +134,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
       policy: a.policy,
       pinnedDigests: [...(a.pinnedDigests ?? [])],
       recheckIntervalSeconds: durationSeconds(a.recheckInterval),
+      firstVerificationWindowSeconds: durationSeconds(a.firstVerificationWindow),
     },
     passthrough: { enabled: spec.passthrough.enabled },
     models: { allowed: [...(spec.models?.allowed ?? [])] },

@@ -3,6 +3,7 @@ import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { proxyContainer, proxyVolumes, VOLUMES, type ProxyImage } from '../resources/container.ts';
 import { ANNOTATION_INJECTION_STATUS, childNames, endpointName, LABEL_ENDPOINT } from '../resources/names.ts';
 import { SIDECAR_PORTS } from '../resources/proxy-config.ts';
+import { durationSeconds } from '../api/v1alpha1/values.ts';
 
 /** SIDECAR_CONTAINER_NAME is the injected init container's name; its presence marks a pod as injected. */
 export const SIDECAR_CONTAINER_NAME = 'attested-inference-proxy';
@@ -48,10 +49,29 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): V
   return { httpGet: { path, port: SIDECAR_PORTS.admin }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 }
 
+/** SIDECAR_PROCESS_START_SECONDS is the time the sidecar's process may take to listen (the gateway's startup budget, 30 × 1 s). */
+const SIDECAR_PROCESS_START_SECONDS = 30;
+/** SIDECAR_STARTUP_MARGIN_SECONDS covers the probe's own period and timeout and a late first fetch on top of the window. */
+const SIDECAR_STARTUP_MARGIN_SECONDS = 15;
+
+/**
+ * sidecarStartupProbe is on `/readyz`, the readiness condition: kubelet starts a pod's later
+ * containers only once a restartable init container's startup probe succeeded (KEP-753), so the
+ * app starts after the sidecar verified its upstream, or after the first-verification window
+ * passed and it answers clear 503s (docs/adr/0013). It probes every second, so the app starts
+ * within a second of the verification; its budget (failureThreshold × periodSeconds) covers the
+ * process start, the whole window and a margin, so kubelet never restarts a sidecar that is still
+ * waiting within the window. Liveness (`/healthz`) starts only after it succeeded.
+ */
+export function sidecarStartupProbe(endpoint: InferenceEndpoint): V1Probe {
+  const windowSeconds = durationSeconds(endpoint.spec.attestation.firstVerificationWindow);
+  return probe('/readyz', 1, SIDECAR_PROCESS_START_SECONDS + windowSeconds + SIDECAR_STARTUP_MARGIN_SECONDS);
+}
+
 /**
  * sidecarContainer is the gateway's proxy container made a native sidecar: an init container with
  * `restartPolicy: Always` (KEP-753, stable in Kubernetes 1.33), so kubelet starts it before the app
- * containers, waits for its startup probe, and stops it after them. Only the admin port (metrics,
+ * containers, waits for its startup probe (sidecarStartupProbe), and stops it after them. Only the admin port (metrics,
  * probes, all interfaces) is declared; the API port listens on 127.0.0.1.
  */
 export function sidecarContainer(endpoint: InferenceEndpoint, options: SidecarOptions): V1Container {
@@ -60,7 +80,7 @@ export function sidecarContainer(endpoint: InferenceEndpoint, options: SidecarOp
   container.restartPolicy = 'Always';
   container.securityContext = Object.assign(container.securityContext ?? {}, { runAsUser: SIDECAR_UID, runAsGroup: SIDECAR_UID });
   container.ports = [{ name: 'aio-admin', containerPort: SIDECAR_PORTS.admin, protocol: 'TCP' }];
-  container.startupProbe = probe('/healthz', 1, 30);
+  container.startupProbe = sidecarStartupProbe(endpoint);
   container.readinessProbe = probe('/readyz', 5, 2);
   container.livenessProbe = probe('/healthz', 10, 3);
   return container;

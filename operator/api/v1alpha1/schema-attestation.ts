@@ -6,6 +6,15 @@ export const MIN_RECHECK = '10s';
 /** MAX_RECHECK is the longest `spec.attestation.recheckInterval`, so a changed release is noticed within a day. */
 export const MAX_RECHECK = '24h';
 
+/** DEFAULT_FIRST_VERIFICATION_WINDOW is the proxy's own default (proxy/config/schema.ts, 60 s). */
+export const DEFAULT_FIRST_VERIFICATION_WINDOW = '60s';
+/**
+ * MAX_FIRST_VERIFICATION_WINDOW bounds `spec.attestation.firstVerificationWindow` well inside a
+ * Deployment's default progressDeadlineSeconds (600): a pod that waits the whole window still
+ * turns ready before the rollout is reported as stalled.
+ */
+export const MAX_FIRST_VERIFICATION_WINDOW = '5m';
+
 /** HTTP_URL_SCHEMA is an absolute http(s) base URL, checked by pattern and by CEL's URL parser; add a description. */
 export const HTTP_URL_SCHEMA = {
   type: 'string',
@@ -30,6 +39,26 @@ const recheckInterval = {
       // server still runs CEL when a pattern fails (only type and enum errors stop it).
       rule: `!self.matches(r'${DURATION_PATTERN}') || (duration(self) >= duration('${MIN_RECHECK}') && duration(self) <= duration('${MAX_RECHECK}'))`,
       message: `recheckInterval must be at least ${MIN_RECHECK} and at most ${MAX_RECHECK}`,
+    },
+  ],
+} as const satisfies JSONSchemaProps;
+
+const firstVerificationWindow = {
+  description:
+    'How long a new proxy (a Deployment pod or an injected sidecar) stays unready while it has not yet verified the upstream, ' +
+    `as a Go duration such as "60s" or "2m". Default ${DEFAULT_FIRST_VERIFICATION_WINDOW}; at most ${MAX_FIRST_VERIFICATION_WINDOW}; "0s" makes it ready at once. ` +
+    'A rollout keeps the verified pods until the new ones verified, and a sidecar\'s app starts only after the sidecar verified. ' +
+    'Past the window the proxy turns ready anyway and answers every inference request with a 503 (attestation_pending or attestation_failed), ' +
+    'so a new endpoint during a provider outage gives callers a clear error. Once verified, a failed recheck never makes a proxy unready.',
+  type: 'string',
+  default: DEFAULT_FIRST_VERIFICATION_WINDOW,
+  maxLength: 32,
+  pattern: DURATION_PATTERN,
+  'x-kubernetes-validations': [
+    {
+      // Guarded like recheckInterval's rule: duration() must not see a string the pattern refused.
+      rule: `!self.matches(r'${DURATION_PATTERN}') || duration(self) <= duration('${MAX_FIRST_VERIFICATION_WINDOW}')`,
+      message: `firstVerificationWindow must be at most ${MAX_FIRST_VERIFICATION_WINDOW}`,
     },
   ],
 } as const satisfies JSONSchemaProps;
@@ -86,6 +115,7 @@ const properties = {
     items: { description: 'A release digest: 64 lowercase hex digits.', type: 'string', pattern: DIGEST_PATTERN },
   },
   recheckInterval,
+  firstVerificationWindow,
 } as const satisfies Record<string, JSONSchemaProps>;
 
 /** attestationSchema is `spec.attestation`: how the upstream is verified and which releases count. */

@@ -62,6 +62,8 @@ export interface AttestationSpec {
   readonly pinnedDigests?: readonly string[];
   /** recheckInterval is a Go duration; durationSeconds in values.ts converts it. */
   readonly recheckInterval: string;
+  /** firstVerificationWindow is a Go duration: how long a new proxy stays unready before it verified (docs/adr/0013). */
+  readonly firstVerificationWindow: string;
 }
 
 /** ModelsSpec restricts the models callers may ask for. */

@@ -29,6 +29,7 @@ export const MINIMAL_TINFOIL_DEFAULTED: Spec = {
     bundleUrl: 'https://atc.tinfoil.sh',
     policy: 'Follow',
     recheckInterval: '5m',
+    firstVerificationWindow: '60s',
   },
   replicas: 2,
   prices: { currency: 'USD' },
@@ -66,6 +67,8 @@ const JWT_REFUSED: readonly RefusedCase[] = [
 export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[] = [
   { title: 'openai-compatible, acknowledged, with a URL', spec: { ...openai, acknowledgeUnattested: true, upstream: { url: 'https://llm.example.com' } } },
   { title: 'Pin with digests', spec: tinfoil({ attestation: { policy: 'Pin', pinnedDigests: [DIGEST] } }) },
+  { title: 'a first-verification window of 0s', spec: tinfoil({ attestation: { firstVerificationWindow: '0s' } }) },
+  { title: 'a first-verification window of 5m', spec: tinfoil({ attestation: { firstVerificationWindow: '5m' } }) },
   {
     title: 'Development trust with its key and plain-http URLs',
     spec: tinfoil({
@@ -115,6 +118,8 @@ export const REFUSED: readonly RefusedCase[] = [
   { title: 'an upstream URL with credentials', spec: tinfoil({ upstream: { url: 'https://user:pw@inference.example.com' } }), field: 'spec.upstream.url', says: 'should match' },
   { title: 'a recheckInterval of 5s', spec: tinfoil({ attestation: { recheckInterval: '5s' } }), field: 'spec.attestation.recheckInterval', says: 'at least 10s' },
   { title: 'a recheckInterval of banana', spec: tinfoil({ attestation: { recheckInterval: 'banana' } }), field: 'spec.attestation.recheckInterval', says: 'should match' },
+  { title: 'a firstVerificationWindow of 6m', spec: tinfoil({ attestation: { firstVerificationWindow: '6m' } }), field: 'spec.attestation.firstVerificationWindow', says: 'at most 5m' },
+  { title: 'a firstVerificationWindow of soon', spec: tinfoil({ attestation: { firstVerificationWindow: 'soon' } }), field: 'spec.attestation.firstVerificationWindow', says: 'should match' },
   { title: 'replicas 99', spec: tinfoil({ replicas: 99 }), field: 'spec.replicas', says: 'less than or equal to 50' },
   { title: 'a price with 7 decimals', spec: tinfoil({ prices: { models: { m: { input: '0.1234567', output: '1' } } } }), field: 'spec.prices.models.m.input', says: 'should match' },
   { title: 'a price with a currency sign', spec: tinfoil({ prices: { default: { input: '$1', output: '1' } } }), field: 'spec.prices.default.input', says: 'should match' },
