@@ -107,8 +107,8 @@ describe('images: one tag story, digests, pull secrets, the Kubernetes version c
     }
     const minor = `${claimed?.[1] ?? ''}.${claimed?.[2] ?? ''}`;
     expect(await readFile(join(ROOT, 'README.md'), 'utf8')).toContain(`Kubernetes ${minor} or newer`);
-    expect((await template('--kube-version', `${minor}.0`)).code).toBe(0);
-    const older = await template('--kube-version', `1.${String(Number(claimed?.[2]) - 1)}.9`);
+    expect((await template(`--kube-version=${minor}.0`)).code).toBe(0);
+    const older = await template(`--kube-version=1.${String(Number(claimed?.[2]) - 1)}.9`);
     expect(older.code).not.toBe(0);
     expect(older.stderr).toContain('kubeVersion');
   });
