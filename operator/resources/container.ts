@@ -88,6 +88,10 @@ export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, v
       { name: 'http', containerPort: PROXY_PORTS.api, protocol: 'TCP' },
       { name: 'admin', containerPort: PROXY_PORTS.admin, protocol: 'TCP' },
     ],
+    // Startup and liveness are on /healthz, which stays true while the proxy waits for its first
+    // verification, so kubelet never restarts a proxy still within its window. Readiness is on
+    // /readyz, false until the proxy verified once or the window passed (docs/adr/0013): with
+    // maxUnavailable 0 a rollout keeps the verified pods until the new ones verified.
     startupProbe: probe('/healthz', 1, 30),
     readinessProbe: probe('/readyz', 5, 2),
     livenessProbe: probe('/healthz', 10, 3),
