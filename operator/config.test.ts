@@ -108,3 +108,16 @@ describe('operator options: the proxy image', () => {
     }
   });
 });
+
+describe('operator options: rollout pacing', () => {
+  it('rolls at most 5 endpoints of an upstream at once by default, and takes --max-concurrent-rollouts or its variable', () => {
+    expect(parseOperatorOptions(base, {}).maxConcurrentRollouts).toBe(5);
+    expect(parseOperatorOptions([...base, '--max-concurrent-rollouts=2'], {}).maxConcurrentRollouts).toBe(2);
+    expect(parseOperatorOptions(base, { OPERATOR_MAX_CONCURRENT_ROLLOUTS: '9' }).maxConcurrentRollouts).toBe(9);
+  });
+
+  it('refuses a limit that is not a positive integer, naming the flag', () => {
+    expect(() => parseOperatorOptions([...base, '--max-concurrent-rollouts=0'], {})).toThrow(/--max-concurrent-rollouts must be a positive integer, got "0"/);
+    expect(() => parseOperatorOptions([...base, '--max-concurrent-rollouts=two'], {})).toThrow(/--max-concurrent-rollouts/);
+  });
+});

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_CONCURRENT_ROLLOUTS } from './controller/rollout-pacer.ts';
 import { loadPolicyFile } from './policy/load.ts';
 import { builtInPolicy, type AdminPolicy } from './policy/model.ts';
 import { FAILURE_POLICIES, type WebhookClient } from './webhook/configuration.ts';
@@ -38,6 +39,8 @@ export interface OperatorOptions {
   readonly tokenReviewClusterRole: string;
   readonly apiServerPorts: readonly number[];
   readonly workers: number;
+  /** maxConcurrentRollouts is how many endpoints of one upstream roll their proxy pods at once after a release change (--max-concurrent-rollouts). */
+  readonly maxConcurrentRollouts: number;
   readonly logLevel: string;
   /** webhook is set when the API server can reach it (--webhook-service-name or --webhook-url). */
   readonly webhook?: WebhookSettings;
@@ -65,6 +68,12 @@ function pullSecrets(value: string): string[] {
   return names;
 }
 
+function positiveInteger(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function port(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number, got ${JSON.stringify(value)}`);
@@ -87,6 +96,7 @@ const FLAGS = {
   'token-review-cluster-role': { type: 'string' },
   'api-server-ports': { type: 'string' },
   workers: { type: 'string' },
+  'max-concurrent-rollouts': { type: 'string' },
   'log-level': { type: 'string' },
   'webhook-host': { type: 'string' },
   'webhook-port': { type: 'string' },
@@ -147,6 +157,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     tokenReviewClusterRole: pick('token-review-cluster-role', 'attested-inference-tokenreview'),
     apiServerPorts: list(pick('api-server-ports', '443,6443')).map((p) => port(p, '--api-server-ports')),
     workers: Number(pick('workers', '4')),
+    maxConcurrentRollouts: positiveInteger(pick('max-concurrent-rollouts', String(DEFAULT_MAX_CONCURRENT_ROLLOUTS)), '--max-concurrent-rollouts'),
     logLevel: pick('log-level', 'info'),
     ...(webhook ? { webhook } : {}),
     ...(limitsStoreConfig === '' ? {} : { limitsStoreConfig }),

@@ -16,6 +16,32 @@ export interface AttestationWatcherDeps {
   readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
   /** onVerification observes every verification (metrics, logs). */
   readonly onVerification?: (upstream: string, observation: UpstreamObservation) => void;
+  /** random feeds the recheck jitter and the retry backoff's jitter (tests pin it). */
+  readonly random?: () => number;
+  /** verifyTimeoutMs bounds one verification, whatever the verifier's own fetch timeouts (default VERIFY_TIMEOUT_MS). */
+  readonly verifyTimeoutMs?: number;
+}
+
+/** VERIFY_TIMEOUT_MS bounds one verification of an upstream: a blackholed attestation service must fail, not hang. */
+export const VERIFY_TIMEOUT_MS = 15_000;
+/** RETRY_BASE_MS is the first retry after a failed verification; each further failure doubles it. */
+export const RETRY_BASE_MS = 5000;
+/** RETRY_CAP_MS caps the retry backoff of a failing upstream (never longer than its recheck interval either). */
+export const RETRY_CAP_MS = 300_000;
+/** RECHECK_JITTER spreads rechecks over the last fifth of the interval, so upstreams verified together drift apart. */
+export const RECHECK_JITTER = 0.2;
+
+/**
+ * nextCheckMs is when to verify an upstream again: a verified one somewhere in the last
+ * RECHECK_JITTER of its interval (never later than the interval the spec promises); a failing one
+ * after an exponential backoff from RETRY_BASE_MS, capped by RETRY_CAP_MS and the interval, with
+ * the same jitter, so a flapping attestation service is not hammered in lockstep.
+ */
+export function nextCheckMs(intervalMs: number, failures: number, random: () => number): number {
+  const spread = (ms: number): number => Math.round(ms * (1 - RECHECK_JITTER * random()));
+  if (failures === 0) return spread(intervalMs);
+  const backoff = RETRY_BASE_MS * 2 ** Math.min(failures - 1, 16);
+  return spread(Math.min(backoff, RETRY_CAP_MS, intervalMs));
 }
 
 interface Upstream {
@@ -24,6 +50,8 @@ interface Upstream {
   readonly verifier: AttestationVerifier;
   readonly subscribers: Map<string, number>;
   observation: UpstreamObservation;
+  /** failures counts consecutive failed verifications, for the backoff. */
+  failures: number;
   inFlight?: Promise<UpstreamObservation>;
   timer?: { cancel(): void };
 }
@@ -44,6 +72,13 @@ function sameRelease(a: AttestationResult | undefined, b: AttestationResult | un
   return a?.releaseDigest === b?.releaseDigest && a?.measurementFingerprint === b?.measurementFingerprint && a?.hpkePublicKey === b?.hpkePublicKey;
 }
 
+/** failedObservation is a failed verification, keeping the last verified result for status. */
+function failedObservation(before: UpstreamObservation, error: unknown): UpstreamObservation {
+  const failure = error instanceof AttestationFailure ? error : new AttestationFailure('fetch', (error as Error).message);
+  const previous = before.status === 'verified' ? before.result : before.status === 'failed' ? before.previous : undefined;
+  return { status: 'failed', step: failure.step, message: failure.message, ...(previous ? { previous } : {}) };
+}
+
 function observationKey(o: UpstreamObservation): string {
   if (o.status === 'verified') return `verified:${o.result.releaseDigest}:${o.result.measurementFingerprint}:${o.result.hpkePublicKey}`;
   if (o.status === 'failed') return `failed:${o.step}:${o.message}`;
@@ -60,15 +95,46 @@ function defaultTimer(fn: () => void, ms: number): { cancel(): void } {
  * AttestationWatcher verifies each distinct upstream once per recheck interval, however many
  * endpoints use it (the shortest interval among them wins), and tells those endpoints when what it
  * observes changes: a new release, a failure, a recovery. Unattested providers are never fetched;
- * Development trust is refused unless the operator allows it.
+ * Development trust is refused unless the operator allows it. Nothing waits on it: `observe`
+ * answers at once (Pending until the first verification) and `onUpdate` requeues the endpoints.
+ * It verifies only while running: `pause` (leadership lost) cancels timers and aborts in-flight
+ * verifications, `resume` (leadership gained) verifies every known upstream again.
  */
 export class AttestationWatcher {
   readonly #deps: AttestationWatcherDeps;
   readonly #upstreams = new Map<string, Upstream>();
   readonly #endpointUpstream = new Map<string, string>();
+  readonly #random: () => number;
+  #term = new AbortController();
+  #paused = false;
 
   constructor(deps: AttestationWatcherDeps) {
     this.#deps = deps;
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** pause stops verifying: timers are cancelled, in-flight verifications aborted and their results dropped. */
+  pause(): void {
+    this.#paused = true;
+    this.#term.abort(new Error('attestation watcher paused'));
+    for (const upstream of this.#upstreams.values()) {
+      upstream.timer?.cancel();
+      upstream.timer = undefined;
+      upstream.inFlight = undefined;
+    }
+  }
+
+  /** resume verifies again: every upstream still in use is verified now, then on its schedule. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#term = new AbortController();
+    for (const upstream of this.#upstreams.values()) void this.#verify(upstream);
+  }
+
+  /** upstreamOf names the upstream an endpoint's proxies verify (its rollout group), once observed. */
+  upstreamOf(endpointKey: string): string | undefined {
+    return this.#endpointUpstream.get(endpointKey);
   }
 
   /** observe registers `endpointKey`'s interest in its upstream and returns what is known now. */
@@ -82,11 +148,11 @@ export class AttestationWatcher {
       return { status: 'disallowed', message: 'spec.attestation.trust is Development, but the operator runs without --allow-development-trust; the proxies are not started trusting a development key.' };
     }
     const upstream = this.#subscribe(endpointKey, endpoint);
-    if (upstream.observation.status === 'pending' && !upstream.inFlight) void this.#verify(upstream);
+    if (upstream.observation.status === 'pending' && !upstream.inFlight && !this.#paused) void this.#verify(upstream);
     return upstream.observation;
   }
 
-  /** firstObservation waits (bounded) for the first verification of an endpoint's upstream. */
+  /** firstObservation waits (bounded) for the first verification of an endpoint's upstream; for callers outside a reconcile, which uses `observe` and is requeued by `onUpdate`. */
   async firstObservation(endpointKey: string, endpoint: InferenceEndpoint, timeoutMs: number): Promise<UpstreamObservation> {
     const now = this.observe(endpointKey, endpoint);
     const upstream = this.#upstreams.get(this.#endpointUpstream.get(endpointKey) ?? '');
@@ -118,7 +184,9 @@ export class AttestationWatcher {
     return this.#upstreams.size;
   }
 
+  /** stop ends verification for good and forgets every upstream. */
   stop(): void {
+    this.#term.abort(new Error('attestation watcher stopped'));
     for (const upstream of this.#upstreams.values()) upstream.timer?.cancel();
     this.#upstreams.clear();
     this.#endpointUpstream.clear();
@@ -131,7 +199,7 @@ export class AttestationWatcher {
     let upstream = this.#upstreams.get(id);
     if (!upstream) {
       const create = this.#deps.createVerifier ?? ((c: AttestationVerifierConfig): AttestationVerifier => createAttestationVerifier(c));
-      upstream = { id, label: `${config.bundleUrl} (${config.trust})`, verifier: create(config), subscribers: new Map(), observation: { status: 'pending' } };
+      upstream = { id, label: `${config.bundleUrl} (${config.trust})`, verifier: create(config), subscribers: new Map(), observation: { status: 'pending' }, failures: 0 };
       this.#upstreams.set(id, upstream);
     }
     upstream.subscribers.set(endpointKey, durationSeconds(endpoint.spec.attestation.recheckInterval));
@@ -140,20 +208,34 @@ export class AttestationWatcher {
   }
 
   #verify(upstream: Upstream): Promise<UpstreamObservation> {
-    upstream.inFlight ??= upstream.verifier.verify().then(
+    const term = this.#term;
+    upstream.inFlight ??= this.#bounded(upstream.verifier, term.signal).then(
       (result): UpstreamObservation => ({ status: 'verified', result }),
-      (error: unknown): UpstreamObservation => {
-        const failure = error instanceof AttestationFailure ? error : new AttestationFailure('fetch', (error as Error).message);
-        const before = upstream.observation;
-        const previous = before.status === 'verified' ? before.result : before.status === 'failed' ? before.previous : undefined;
-        return { status: 'failed', step: failure.step, message: failure.message, ...(previous ? { previous } : {}) };
-      },
+      (error: unknown): UpstreamObservation => failedObservation(upstream.observation, error),
     ).then((next) => {
+      // A verification begun in an earlier term (before a pause) must not settle into this one.
+      if (term.signal.aborted) return next;
       upstream.inFlight = undefined;
       this.#settle(upstream, next);
       return next;
     });
     return upstream.inFlight;
+  }
+
+  /**
+   * #bounded runs one verification within verifyTimeoutMs: the verifier gets a signal that aborts
+   * on the timeout or a pause, and the race makes sure no verifier that ignores it can hang a caller.
+   */
+  #bounded(verifier: AttestationVerifier, term: AbortSignal): Promise<AttestationResult> {
+    const ms = this.#deps.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), ms);
+    timer.unref();
+    const expired = new Promise<never>((_resolve, reject) => {
+      timeout.signal.addEventListener('abort', () => reject(new AttestationFailure('fetch', `verification timed out after ${String(ms)} ms`)), { once: true });
+    });
+    expired.catch(() => undefined);
+    return Promise.race([verifier.verify(AbortSignal.any([term, timeout.signal])), expired]).finally(() => clearTimeout(timer));
   }
 
   #settle(upstream: Upstream, next: UpstreamObservation): void {
@@ -163,7 +245,8 @@ export class AttestationWatcher {
     this.#deps.onVerification?.(upstream.label, next);
     const releaseChanged = next.status === 'verified' && before.status === 'verified' && !sameRelease(before.result, next.result);
     if (releaseChanged || observationKey(before) !== observationKey(next)) this.#deps.onUpdate([...upstream.subscribers.keys()], next);
+    upstream.failures = next.status === 'failed' ? upstream.failures + 1 : 0;
     const intervalMs = Math.min(...upstream.subscribers.values()) * 1000;
-    upstream.timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.#verify(upstream), next.status === 'verified' ? intervalMs : Math.min(intervalMs, 5000));
+    upstream.timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.#verify(upstream), nextCheckMs(intervalMs, upstream.failures, this.#random));
   }
 }

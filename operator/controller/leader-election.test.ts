@@ -134,4 +134,26 @@ describe('LeaderElector on a fake clock', () => {
     expect(a.elector.leader()).toBe('intruder');
     await a.elector.stop();
   });
+
+  it('fences writes the moment the lease is older than the renew deadline, before the elector itself notices (a frozen process)', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    // A frozen process (SIGSTOP, a long pause) finds time jumped with none of its timers run: `frozenFor` moves its now() alone.
+    let frozenFor = 0;
+    const jumpy = { now: () => clock.now() + frozenFor, setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms), clearTimeout: (h: object | number) => clock.clearTimeout(h) };
+    const a = new LeaderElector({ store: lease.store(), logger: pino({ level: 'silent' }), clock: jumpy, random: () => 0 }, { identity: 'a', leaseDurationSeconds: 3, renewDeadlineMs: 2_000, retryPeriodMs: 500 });
+    a.start({ onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+    await clock.advance(1_000);
+    expect(a.isLeader()).toBe(true);
+    expect(a.holdsLease()).toBe(true);
+    // Last renewal at 1000 (sent then): the fence closes 2 s later, although no timer has fired to tell the elector.
+    frozenFor = 1_999;
+    expect(a.holdsLease()).toBe(true);
+    frozenFor = 2_000;
+    expect(a.isLeader()).toBe(true);
+    expect(a.holdsLease()).toBe(false);
+    frozenFor = 0;
+    await a.stop();
+    expect(a.holdsLease()).toBe(false);
+  });
 });

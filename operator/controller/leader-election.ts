@@ -47,6 +47,8 @@ export class LeaderElector {
   #observation: Observation | undefined;
   #leader: string | undefined;
   #leading = false;
+  /** #renewedAt is when the last successful acquire or renewal was sent (before its request: the conservative end). */
+  #renewedAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
 
   constructor(deps: LeaderElectorDeps, config: LeaderElectionConfig) {
@@ -68,6 +70,17 @@ export class LeaderElector {
   /** isLeader is true between onStartedLeading and onStoppedLeading. */
   isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * holdsLease is the write fence: true only while leading and the lease was renewed less than the
+   * renew deadline ago. Other candidates may take the lease a lease duration after they last saw it
+   * renewed; the gap between the two (5 s by default) is the margin that covers the time a write
+   * takes to reach the API server. A process paused past its deadline (SIGSTOP, a long GC, a
+   * frozen VM) fails this before its elector has even noticed.
+   */
+  holdsLease(): boolean {
+    return this.#leading && this.#clock.now() < this.#renewedAt + this.#timings.renewDeadlineMs;
   }
 
   /** leader is the holder this replica last saw, if any. */
@@ -156,6 +169,7 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
+    const sentAt = this.#clock.now();
     try {
       const current = await this.#store.get();
       const now = this.#clock.now();
@@ -170,6 +184,7 @@ export class LeaderElector {
         : await this.#store.update(decision.record, current.resourceVersion);
       this.#observation = { record: written.record, observedAt: this.#clock.now() };
       this.#leader = this.identity;
+      this.#renewedAt = sentAt;
       return true;
     } catch (error) {
       // A conflict is the normal way to lose a race; anything else is worth a line in the log.

@@ -18,18 +18,25 @@ export interface ManagerDeps {
   readonly elector?: LeaderElector;
 }
 
-/** ManagedParts are what the Manager runs: every informer (those behind controllers and any others reconcilers read) and the controllers. */
+/** LeaderRunnable is something besides controllers that runs only while this replica leads (the attestation watcher's polling). */
+export interface LeaderRunnable {
+  start(): void;
+  stop(): void;
+}
+
+/** ManagedParts are what the Manager runs: every informer (those behind controllers and any others reconcilers read), the controllers, and other leader-only parts. */
 export interface ManagedParts {
   readonly informers: readonly RunnableInformer[];
   readonly controllers: readonly Controller[];
+  readonly leaderOnly?: readonly LeaderRunnable[];
 }
 
 /**
  * Manager runs the operator's controllers: every replica starts the informers (so caches are warm
  * and `/readyz` can pass on a follower too); only the leader runs controller workers, started when
- * it gains the lease and stopped, in-flight reconciles finished, when it loses it. `stop` winds
- * down in the order that keeps two replicas from acting at once: workers, then the lease, then the
- * queues and informers.
+ * it gains the lease and stopped, in-flight reconciles aborted and awaited, when it loses it; the
+ * same holds for other leader-only parts. `stop` winds down in the order that keeps two replicas
+ * from acting at once: workers, then the lease, then the queues and informers.
  */
 export class Manager {
   readonly #logger: Logger;
@@ -96,6 +103,7 @@ export class Manager {
     if (this.#stopping.signal.aborted || term?.aborted === true) return;
     this.#leading = true;
     this.#metrics.leader.set(1);
+    for (const part of this.#parts.leaderOnly ?? []) part.start();
     for (const controller of this.#parts.controllers) controller.start();
   }
 
@@ -103,6 +111,8 @@ export class Manager {
     if (!this.#leading) return;
     this.#leading = false;
     this.#metrics.leader.set(0);
+    // Leader-only parts stop first: a deposed leader must not keep polling upstreams while its reconciles wind down.
+    for (const part of this.#parts.leaderOnly ?? []) part.stop();
     await Promise.all(this.#parts.controllers.map((controller) => controller.stop()));
   }
 }
