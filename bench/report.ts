@@ -82,13 +82,15 @@ function tablesOf(report: BenchReport): Table[] {
   const l = report.limits;
   const limits: Table = {
     title: `Shared limits check (limiter, ${String(l?.buckets ?? 6)} buckets per request, loopback redis-server, one call at a time)`,
-    head: ['store', 'runs', 'check p50 µs', 'check p99 µs', 'charge p50 µs', 'charge p99 µs'],
+    head: ['store', 'runs', 'check p50 µs', 'check p99 µs', 'reserve p50 µs', 'reserve p99 µs', 'settle p50 µs', 'settle p99 µs'],
     rows: l === undefined
-      ? [['limits', '0', 'not measured (failed; see errors)', '', '', '']]
+      ? [['limits', '0', 'not measured (failed; see errors)', '', '', '', '', '']]
       : [
-          ['in memory', String(l.runs), num(l.memory.admitP50Us, 1), num(l.memory.admitP99Us, 1), num(l.memory.chargeP50Us, 1), num(l.memory.chargeP99Us, 1)],
-          ['Redis', String(l.runs), num(l.redis.admitP50Us, 1), num(l.redis.admitP99Us, 1), num(l.redis.chargeP50Us, 1), num(l.redis.chargeP99Us, 1)],
-          ['added by Redis', '', signed(l.addedP50Us, 1), signed(l.addedP99Us, 1), '', ''],
+          ...(['memory', 'redis'] as const).map((store) => {
+            const t = l[store];
+            return [store === 'memory' ? 'in memory' : 'Redis', String(l.runs), num(t.admitP50Us, 1), num(t.admitP99Us, 1), num(t.reserveP50Us, 1), num(t.reserveP99Us, 1), num(t.chargeP50Us, 1), num(t.chargeP99Us, 1)];
+          }),
+          ['added by Redis', '', signed(l.addedP50Us, 1), signed(l.addedP99Us, 1), num(l.redis.reserveP50Us, 1), num(l.redis.reserveP99Us, 1), '', ''],
         ],
   };
   const targets: Table = { title: 'Targets (against baselines from this run)', head: ['target', 'goal', 'measured', 'verdict'], rows: report.targets.map((t) => [t.name, t.goal, t.measured, t.verdict]) };

@@ -83,10 +83,15 @@ export interface AttestationCost {
   readonly errors: number;
 }
 
-/** LimitsTiming is one store's check (before a request) and charge (after it), in microseconds. */
+/**
+ * LimitsTiming is one store's check (before a request's body is read), reservation (once it is
+ * read) and settlement (after the request), in microseconds.
+ */
 export interface LimitsTiming {
   readonly admitP50Us: number;
   readonly admitP99Us: number;
+  readonly reserveP50Us: number;
+  readonly reserveP99Us: number;
   readonly chargeP50Us: number;
   readonly chargeP99Us: number;
 }

@@ -86,6 +86,7 @@ export function targetsOf(rows: readonly OverheadRow[], footprint: Footprint | u
     ...overheadTargets(rows),
     ...footprintTargets(footprint),
     judge('shared limits check added by Redis, p50 (loopback)', '≤ 200 µs', more.limits?.addedP50Us, { limit: 200, unit: 'µs' }),
+    judge('reservation added by Redis, p50 (loopback)', '≤ 200 µs', more.limits?.redis.reserveP50Us, { limit: 200, unit: 'µs' }),
     ...scaleTargets(more.scale),
   ];
 }

@@ -9,6 +9,7 @@ export const ERRORS = {
   invalid_type: { status: 400, type: 'invalid_request_error', summary: 'A field the proxy acts on has the wrong type (`stream` not a boolean, `stream_options` not an object); `param` names it.' },
   duplicate_field: { status: 400, type: 'invalid_request_error', summary: 'The body names a field twice (a JSON key exactly or differing only in case, or a second `model` in a form), which the upstream could read differently from the proxy; `param` names it.' },
   too_many_form_parts: { status: 400, type: 'invalid_request_error', summary: 'A multipart form has more fields or parts than the proxy reads, so it could not check all of them.' },
+  model_not_priced: { status: 400, type: 'invalid_request_error', summary: 'The endpoint enforces spend budgets but has no price for the model (and no default price), so it cannot charge the request.' },
   model_not_found: { status: 404, type: 'invalid_request_error', summary: 'The model is not offered by this endpoint (not on its allow-list).' },
   not_found: { status: 404, type: 'invalid_request_error', summary: 'No such route on this endpoint.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', summary: 'The route exists but not for this HTTP method.' },

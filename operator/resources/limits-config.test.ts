@@ -14,6 +14,7 @@ const shared = endpoint('shared', {
   prices: { currency: 'EUR', default: { input: '1', output: '2' } },
   rateLimits: { requestsPerMinute: 60, namespace: { requestsPerMinute: 600, tokensPerMinute: 100_000, burstTokens: 20_000 } },
   budgets: { perCaller: { daily: '5' }, namespace: { daily: '0.000001', monthly: '1500.25' } },
+  reservation: { defaultOutputTokens: 256, inputBytesPerToken: 1 },
   limitsStore: {
     redis: { url: 'rediss://redis.limits.svc:6380/2', username: 'aio', passwordSecretRef: { name: 'limits-redis' }, caSecretRef: { name: 'limits-ca', key: 'ca.pem' }, serverName: 'redis.internal', failurePolicy: 'FailClosed' },
   },
@@ -31,6 +32,7 @@ describe('limits in the rendered proxy configuration', () => {
       requestsPerMinute: 60,
       namespace: { requestsPerMinute: 600, tokensPerMinute: 100_000, burstTokens: 20_000 },
       budgets: { caller: { dailyMicros: 5_000_000 }, namespace: { dailyMicros: 1, monthlyMicros: 1_500_250_000 } },
+      reservation: { defaultOutputTokens: 256, inputBytesPerToken: 1 },
       store: {
         type: 'redis',
         redis: {

@@ -50,6 +50,7 @@ export function limitsConfigFor(spec: InferenceEndpointSpec): Record<string, unk
     ...perCaller,
     ...(namespace === undefined ? {} : { namespace: { ...namespace } }),
     budgets: { ...(caller === undefined ? {} : { caller }), ...(shared === undefined ? {} : { namespace: shared }) },
+    ...(spec.reservation === undefined ? {} : { reservation: { ...spec.reservation } }),
     store: store(spec),
   };
 }

@@ -9,7 +9,7 @@ const parse = (limits: unknown): unknown => parseConfig({ ...minimal, limits });
 
 describe('proxy configuration: limits', () => {
   it('defaults to per-replica limits without budgets', () => {
-    expect(parseConfig(minimal).limits).toEqual({ budgets: {}, store: { type: 'memory' } });
+    expect(parseConfig(minimal).limits).toEqual({ budgets: {}, reservation: { defaultOutputTokens: 1024, inputBytesPerToken: 4 }, store: { type: 'memory' } });
   });
 
   it('takes per-caller and namespace rates, budgets and a Redis store with its defaults', () => {

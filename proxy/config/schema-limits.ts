@@ -45,6 +45,23 @@ export const LimitsSchema = Type.Object(
       { caller: Type.Optional(BudgetSchema), namespace: Type.Optional(BudgetSchema) },
       { additionalProperties: false, default: {} },
     ),
+    reservation: Type.Object(
+      {
+        defaultOutputTokens: Type.Integer({
+          minimum: 1,
+          maximum: 10_000_000,
+          default: 1024,
+          description: 'the output a request is assumed to produce when it names no maximum (max_tokens, max_completion_tokens, max_output_tokens), reserved against token limits and budgets until it ends',
+        }),
+        inputBytesPerToken: Type.Integer({
+          minimum: 1,
+          maximum: 64,
+          default: 4,
+          description: 'bytes of request body per estimated prompt token; 1 reserves an upper bound for text (a token is at least one byte), 4 the usual size of English tokens',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     store: Type.Object(
       { type: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }), redis: Type.Optional(RedisStoreSchema) },
       { additionalProperties: false, default: {} },

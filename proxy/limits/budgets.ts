@@ -67,10 +67,14 @@ const WINDOW_WORD = { day: 'daily', month: 'monthly' } as const;
  */
 export function quotaError(budget: BudgetStatus, currency: string, retryAfterSeconds: number): ProxyError {
   const resetAt = new Date(budget.resetAtMs).toISOString();
+  const what = `${WHOSE[budget.scope]} ${WINDOW_WORD[budget.window]} spend budget of ${formatMicros(budget.budgetMicros, currency)}`;
+  const spent = `spent ${formatMicros(budget.spentMicros, currency)}, requests in flight included`;
+  const message = budget.requestedMicros === undefined
+    ? `You have used ${what} (${spent}); it resets at ${resetAt}.`
+    : `This request could cost up to ${formatMicros(budget.requestedMicros, currency)}, more than is left of ${what} (${spent}); it resets at ${resetAt}.`;
   return new ProxyError(
     'insufficient_quota',
-    `You have used ${WHOSE[budget.scope]} ${WINDOW_WORD[budget.window]} spend budget of ${formatMicros(budget.budgetMicros, currency)} ` +
-      `(spent ${formatMicros(budget.spentMicros, currency)}); it resets at ${resetAt}.`,
+    message,
     { headers: { 'retry-after': String(retryAfterSeconds), 'x-should-retry': 'false', 'x-budget-reset-at': resetAt } },
   );
 }

@@ -172,7 +172,7 @@ describe('rate limiter: spend budgets', () => {
     const error = refusalError(refused, 'USD');
     expect(error.status).toBe(429);
     expect(error.body().error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
-    expect(error.message).toBe('You have used this caller\'s daily spend budget of USD 1.000000 (spent USD 1.000000); it resets at 2026-11-29T00:00:00.000Z.');
+    expect(error.message).toBe('You have used this caller\'s daily spend budget of USD 1.000000 (spent USD 1.000000, requests in flight included); it resets at 2026-11-29T00:00:00.000Z.');
     expect(error.headers).toMatchObject({ 'retry-after': '3600', 'x-should-retry': 'false', 'x-budget-reset-at': '2026-11-29T00:00:00.000Z' });
     expect((await limits.admit('key:b')).allowed).toBe(true); // another caller has its own budget
     clock.now = Date.UTC(2026, 10, 28, 23, 59, 59, 999);
@@ -189,7 +189,7 @@ describe('rate limiter: spend budgets', () => {
     const refused = await limits.admit('key:c');
     expect(refused).toMatchObject({ allowed: false, limit: 'budget', scope: 'namespace' });
     expect(refused.budget).toMatchObject({ window: 'month', spentMicros: 550, resetAtMs: Date.UTC(2027, 1, 1) });
-    expect(refusalError(refused, 'EUR').message).toContain('this namespace\'s monthly spend budget of EUR 0.000500 (spent EUR 0.000550)');
+    expect(refusalError(refused, 'EUR').message).toContain('this namespace\'s monthly spend budget of EUR 0.000500 (spent EUR 0.000550, requests in flight included)');
     clock.now = Date.UTC(2027, 1, 1);
     expect((await limits.admit('key:c')).allowed).toBe(true);
   });
@@ -246,5 +246,81 @@ describe('budget windows', () => {
     expect(crossedThresholds(1000, 799, 800)).toEqual([80]);
     expect(crossedThresholds(1000, 0, 1000)).toEqual([80, 100]);
     expect(crossedThresholds(1000, 1000, 2000)).toEqual([]);
+  });
+});
+
+describe('reservations', () => {
+  it('holds a request\'s estimate while it runs and settles to what it is charged, giving the rest back', async () => {
+    const { limits } = limiter({ tokensPerMinute: 1, burstTokens: 1000 }); // refills nothing meanwhile
+    const first = await limits.reserve('key:a', { tokens: 600 });
+    expect(first).toMatchObject({ allowed: true, headers: { 'x-ratelimit-remaining-tokens': '400' } });
+    // A second request that needs more than is left while the first runs is refused, with nothing taken.
+    const second = await limits.reserve('key:a', { tokens: 500 });
+    expect(second).toMatchObject({ allowed: false, limit: 'tokens', scope: 'caller' });
+    expect(second.reservation).toBeUndefined();
+    await limits.settle(first.reservation!, { tokens: 100 });
+    const third = await limits.reserve('key:a', { tokens: 500 });
+    expect(third).toMatchObject({ allowed: true, headers: { 'x-ratelimit-remaining-tokens': '400' } }); // 1000 − 100 − 500
+    // Settling above the estimate goes into debt; settling to nothing gives everything back.
+    await limits.settle(third.reservation!, { tokens: 1200 });
+    expect((await limits.admit('key:a')).allowed).toBe(false);
+  });
+
+  it('never gives back more than a bucket holds', async () => {
+    const { limits } = limiter({ tokensPerMinute: 1, burstTokens: 1000 });
+    const held = await limits.reserve('key:a', { tokens: 300 });
+    await limits.settle(held.reservation!, { tokens: 0 });
+    await limits.settle(held.reservation!, { tokens: 0 }); // a second refund of the same 300 is capped at the capacity
+    expect((await limits.reserve('key:a', { tokens: 1000 })).headers['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
+  it('refuses a request too large for a limit\'s whole capacity, without asking the store, and says waiting will not help', async () => {
+    const calls: string[] = [];
+    const inner = createMemoryStore();
+    const store: BucketStore = {
+      take: (r, now) => { calls.push('take'); return inner.take(r, now); },
+      charge: (c, now) => { calls.push('charge'); return inner.charge(c, now); },
+    };
+    const { limits } = limiter({ tokensPerMinute: 1000, budgets: { caller: { dailyMicros: 5000 } } }, store);
+    const tokens = await limits.reserve('key:a', { tokens: 1001, costMicros: 10 });
+    expect(tokens).toMatchObject({ allowed: false, limit: 'tokens', tooLarge: { limit: 'tokens', capacity: 1000, requested: 1001 } });
+    const error = refusalError(tokens, 'USD');
+    expect(error).toMatchObject({ code: 'rate_limit_exceeded', headers: { 'x-should-retry': 'false' } });
+    expect(error.message).toContain('Request too large: it reserves 1001 tokens');
+    const money = await limits.reserve('key:a', { tokens: 10, costMicros: 5000 });
+    expect(refusalError(money, 'USD').message).toContain('could cost up to USD 0.005000, which does not fit in the spend budget of USD 0.005000');
+    expect(calls).toEqual([]);
+  });
+
+  it('holds a budget to spend plus reservations, and names the reservation when it does not fit', async () => {
+    const { limits } = limiter({ budgets: { caller: { dailyMicros: 1000 } } });
+    const a = await limits.reserve('key:a', { tokens: 1, costMicros: 600 });
+    expect(a.allowed).toBe(true);
+    const b = await limits.reserve('key:a', { tokens: 1, costMicros: 400 }); // 600 + 400 is not below 1000
+    expect(b).toMatchObject({ allowed: false, limit: 'budget', budget: { spentMicros: 600, requestedMicros: 400 } });
+    expect(refusalError(b, 'USD').message).toMatch(/^This request could cost up to USD 0\.000400, more than is left of this caller's daily spend budget of USD 0\.001000 \(spent USD 0\.000600, requests in flight included\)/);
+    await limits.settle(a.reservation!, { tokens: 1, costMicros: 100 });
+    expect((await limits.reserve('key:a', { tokens: 1, costMicros: 899 })).allowed).toBe(true); // 100 + 899 < 1000
+  });
+
+  it('settles into the budget window the request was admitted in, even after it ended', async () => {
+    const { limits, clock } = limiter({ budgets: { caller: { dailyMicros: 1000 } } });
+    clock.now = Date.UTC(2026, 10, 28, 23, 59, 59);
+    const late = await limits.reserve('key:a', { tokens: 1, costMicros: 900 });
+    clock.now = Date.UTC(2026, 10, 29, 0, 0, 1); // the answer ends after midnight
+    await limits.settle(late.reservation!, { tokens: 1, costMicros: 950 });
+    // The new day starts from nothing: neither the reservation nor its settlement reach it.
+    expect(await limits.reserve('key:a', { tokens: 1, costMicros: 999 })).toMatchObject({ allowed: true });
+  });
+
+  it('costs no store operation when the policy limits neither tokens nor spend', async () => {
+    const store: BucketStore = {
+      take: () => Promise.reject(new Error('unexpected take')),
+      charge: () => Promise.reject(new Error('unexpected charge')),
+    };
+    const { limits } = limiter({}, store);
+    const held = await limits.reserve('key:a', { tokens: 10_000_000, costMicros: 1 });
+    expect(held.allowed).toBe(true);
+    await limits.settle(held.reservation!, { tokens: 5 });
   });
 });

@@ -1,10 +1,11 @@
 import { ProxyError } from '../errors.ts';
+import { formatMicros } from '../metering/cost.ts';
 import { crossedThresholds, NAMESPACE_OWNER, quotaError, spendKey, windowAt, type BudgetThreshold } from './budgets.ts';
 import { limitHeaders } from './headers.ts';
 import { specFor } from './token-bucket.ts';
 import type {
   Admission, BucketSpec, BucketState, BucketStore, BudgetPolicy, BudgetStatus, BudgetWindow, ChargedUsage, LimitKind, LimitPolicy,
-  LimitScope, RatePolicy, RateLimiter, RefusalReason,
+  LimitScope, RatePolicy, RateLimiter, RefusalReason, Reservation, Reserved,
 } from './types.ts';
 
 /** LimiterEvents hears about budgets: each budget's spend whenever the limiter sees it, and the thresholds a charge crossed. */
@@ -122,18 +123,45 @@ function admission(checked: readonly Checked[], nowMs: number): Admission {
   return { allowed: false, limit: worst?.line.limit ?? 'requests', scope: worst?.line.scope ?? 'caller', retryAfterSeconds, headers };
 }
 
+/** amountOf is what `usage` takes from a line: tokens from a token bucket, cost from a budget, nothing from a request bucket. */
+function amountOf(line: Line, usage: ChargedUsage): number {
+  if (line.limit === 'tokens') return usage.tokens;
+  return line.limit === 'budget' ? usage.costMicros ?? 0 : 0;
+}
+
+/** Held is one bucket of a reservation and what it holds. */
+interface Held {
+  readonly line: Line;
+  readonly amount: number;
+}
+
+/** tooLargeFor finds a line whose whole capacity is below what the estimate asks of it: no wait would let it pass. */
+function tooLargeFor(held: readonly Held[]): Reserved['tooLarge'] {
+  for (const { line, amount } of held) {
+    // A budget passes while spend + amount < budget (spend starts at 0); a token bucket while it holds the amount.
+    const capacity = line.limit === 'budget' ? (line.budgetMicros ?? 0) : line.spec.capacity;
+    const fits = line.limit === 'budget' ? amount < capacity : amount <= capacity;
+    if (!fits) return { limit: line.limit, scope: line.scope, capacity, requested: amount };
+  }
+  return undefined;
+}
+
 /**
  * createRateLimiter applies `policy` to each caller, and to all callers together, with token
  * buckets in `store`: requests and tokens per minute, and spend budgets per UTC day and month (a
- * bucket of micro-units that never refills, one per window). A request takes one request from each
- * request bucket and needs every token bucket to hold at least one whole token and every budget's
- * spend to be below the budget: its own size is not known until the response, when
- * `charge` takes the real tokens and cost, possibly into debt. All of a request's buckets go to the
- * store in one atomic operation, all or nothing. A burst without its rate is ignored; a policy
- * without limits admits everything and sends no headers.
+ * bucket of micro-units that never refills, one per window). Admission before the body is read
+ * takes one request from each request bucket and needs every token bucket to hold a whole token
+ * and every budget's spend to be below the budget. Once the body is known, `reserve` takes the
+ * request's estimate (tokens and cost) from the token buckets and budgets, refusing unless all of
+ * them hold it; when the request ends, `settle` charges the difference between what it is charged
+ * and what it reserved, into debt or back. So requests in flight hold what they may use, and
+ * concurrency no longer lets a caller past its limits (docs/adr/0007-shared-limits-and-budgets.md).
+ * Each operation sends all its buckets to the store at once, atomically. A burst without its rate
+ * is ignored; a policy without limits admits everything and sends no headers.
  */
 export function createRateLimiter(policy: LimitPolicy, store: BucketStore, deps: LimiterDeps): RateLimiter {
   const compiled = compile(policy);
+  const unlimited = compiled.rates.length === 0 && compiled.budgets.length === 0;
   const report = (checked: readonly Checked[], amounts?: readonly number[]): void => {
     checked.forEach((c, i) => {
       if (c.line.limit !== 'budget' || deps.events === undefined) return;
@@ -142,9 +170,15 @@ export function createRateLimiter(policy: LimitPolicy, store: BucketStore, deps:
       deps.events.budget(status, crossed);
     });
   };
+  const chargeLines = async (held: readonly Held[], now: number): Promise<void> => {
+    const moving = held.filter((h) => h.amount !== 0);
+    if (moving.length === 0) return;
+    const states = await store.charge(moving.map((h) => ({ key: h.line.key, spec: h.line.spec, amount: h.amount })), now);
+    report(moving.map((h, i) => ({ line: h.line, state: states[i] ?? missing() })), moving.map((h) => h.amount));
+  };
   return {
     admit: async (callerKey: string): Promise<Admission> => {
-      if (compiled.rates.length === 0 && compiled.budgets.length === 0) return ADMIT_ALL;
+      if (unlimited) return ADMIT_ALL;
       const now = deps.now();
       const lines = linesFor(compiled, callerKey, now);
       const states = await store.take(lines.map((l) => ({ key: l.key, spec: l.spec, amount: l.limit === 'requests' ? 1 : 0, minimum: l.minimum })), now);
@@ -152,14 +186,29 @@ export function createRateLimiter(policy: LimitPolicy, store: BucketStore, deps:
       report(checked);
       return admission(checked, now);
     },
-    charge: async (callerKey: string, usage: ChargedUsage): Promise<void> => {
-      const amountFor = (line: Line): number => (line.limit === 'tokens' ? usage.tokens : line.limit === 'budget' ? usage.costMicros ?? 0 : 0);
+    reserve: async (callerKey: string, estimate: ChargedUsage): Promise<Reserved> => {
       const now = deps.now();
-      const lines = linesFor(compiled, callerKey, now).filter((l) => amountFor(l) > 0);
-      if (lines.length === 0) return;
-      const amounts = lines.map(amountFor);
-      const states = await store.charge(lines.map((l, i) => ({ key: l.key, spec: l.spec, amount: amounts[i] ?? 0 })), now);
-      report(lines.map((line, i) => ({ line, state: states[i] ?? missing() })), amounts);
+      const held = linesFor(compiled, callerKey, now).filter((l) => l.limit !== 'requests').map((line) => ({ line, amount: amountOf(line, estimate) }));
+      const reservation: Reservation = { estimate, lines: held };
+      if (held.length === 0) return { ...ADMIT_ALL, reservation };
+      const tooLarge = tooLargeFor(held);
+      if (tooLarge) return { allowed: false, limit: tooLarge.limit, scope: tooLarge.scope, retryAfterSeconds: 0, headers: {}, tooLarge };
+      // A token bucket must hold the whole estimate; a budget the estimate on top of its spend (minimum 1 − budget).
+      const minimumOf = (h: Held): number => (h.line.limit === 'budget' ? h.line.minimum + h.amount : Math.max(h.line.minimum, h.amount));
+      const states = await store.take(held.map((h) => ({ key: h.line.key, spec: h.line.spec, amount: h.amount, minimum: minimumOf(h) })), now);
+      const checked = held.map((h, i) => ({ line: h.line, state: states[i] ?? missing() }));
+      const answer = admission(checked, now);
+      report(checked, answer.allowed ? held.map((h) => h.amount) : undefined);
+      if (answer.allowed) return { ...answer, reservation };
+      return answer.budget ? { ...answer, budget: { ...answer.budget, requestedMicros: estimate.costMicros ?? 0 } } : answer;
+    },
+    settle: async (reservation: Reservation, charged: ChargedUsage): Promise<void> => {
+      const held = reservation.lines as readonly Held[];
+      await chargeLines(held.map((h) => ({ line: h.line, amount: amountOf(h.line, charged) - h.amount })), deps.now());
+    },
+    charge: async (callerKey: string, usage: ChargedUsage): Promise<void> => {
+      const now = deps.now();
+      await chargeLines(linesFor(compiled, callerKey, now).map((line) => ({ line, amount: amountOf(line, usage) })).filter((h) => h.amount > 0), now);
     },
   };
 }
@@ -179,8 +228,30 @@ export function rateLimitError(refused: Admission): ProxyError {
   );
 }
 
+/** tooLargeError is the refusal of a request whose estimate exceeds a limit's whole capacity: asking again would not help. */
+function tooLargeError(tooLarge: NonNullable<Reserved['tooLarge']>, currency: string): ProxyError {
+  const whose = tooLarge.scope === 'namespace' ? 'all callers in this namespace' : 'this caller';
+  const lower = 'lower max_tokens (or max_completion_tokens, max_output_tokens) or the prompt';
+  const headers = { 'x-should-retry': 'false' };
+  if (tooLarge.limit === 'budget') {
+    return new ProxyError(
+      'insufficient_quota',
+      `This request could cost up to ${formatMicros(tooLarge.requested, currency)}, which does not fit in the spend budget of ` +
+        `${formatMicros(tooLarge.capacity, currency)} for ${whose}; ${lower}.`,
+      { headers },
+    );
+  }
+  return new ProxyError(
+    'rate_limit_exceeded',
+    `Request too large: it reserves ${tooLarge.requested} tokens (its prompt estimate plus its output maximum), more than the ` +
+      `${tooLarge.capacity} tokens ${whose} may use at once; ${lower}.`,
+    { headers },
+  );
+}
+
 /** refusalError is the error for any refusal: `insufficient_quota` for a used-up budget, else `rate_limit_exceeded`. */
-export function refusalError(refused: Admission, currency: string): ProxyError {
+export function refusalError(refused: Admission | Reserved, currency: string): ProxyError {
+  if ('tooLarge' in refused && refused.tooLarge) return tooLargeError(refused.tooLarge, currency);
   if (refused.limit === 'budget' && refused.budget) {
     const error = quotaError(refused.budget, currency, refused.retryAfterSeconds);
     return new ProxyError(error.code, error.message, { headers: { ...refused.headers, ...error.headers } });

@@ -1,6 +1,6 @@
 /**
  * BUCKET_SCRIPT is token-bucket.ts in Lua, run by Redis as one atomic script: `refill`, `takeAll`
- * (mode `take`) and `charge` (mode `charge`) over every bucket of one request, with the same
+ * (mode `take`) and `charge` (mode `charge`, a negative amount giving back up to the capacity) over every bucket of one request, with the same
  * constants, the same order of floating-point operations and the same rounding, so a replica
  * sharing Redis decides exactly as the in-memory store would (a test compares them bit for bit).
  *
@@ -56,6 +56,8 @@ for i, b in ipairs(buckets) do
   if not b.passes then
     allowed = 0
     retry = untilRefilled(b.minimum - b.level, b.rate)
+  elseif charging then
+    level = math.min(b.capacity, b.level - b.amount)
   elseif all then
     level = b.level - b.amount
   end

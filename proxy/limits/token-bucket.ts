@@ -111,10 +111,11 @@ export function takeAll<T extends BucketOp>(ops: readonly T[], nowMs: number): (
 
 /**
  * charge removes `amount` unconditionally: the real token count, known only after the response.
- * The level may go negative; that debt holds later requests back until it has refilled.
+ * The level may go negative; that debt holds later requests back until it has refilled. A negative
+ * amount gives back what a reservation held beyond the request's real use, up to the capacity.
  */
 export function charge(current: BucketLevel | undefined, spec: BucketSpec, amount: number, nowMs: number): BucketStep {
   const refilled = refill(current, spec, nowMs);
-  const next = { level: refilled.level - amount, updatedAtMs: refilled.updatedAtMs };
+  const next = { level: Math.min(spec.capacity, refilled.level - amount), updatedAtMs: refilled.updatedAtMs };
   return { next, state: stateOf(next, spec, true, 0) };
 }

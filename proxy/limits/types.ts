@@ -89,6 +89,8 @@ export interface BudgetStatus {
   readonly budgetMicros: number;
   readonly spentMicros: number;
   readonly resetAtMs: number;
+  /** requestedMicros is what the refused request would have reserved, when a reservation was refused. */
+  readonly requestedMicros?: number;
 }
 
 /** Admission is the limiter's answer for one request, with the headers to send either way. */
@@ -112,10 +114,42 @@ export interface ChargedUsage {
   readonly costMicros?: number;
 }
 
+/**
+ * Reservation is what a request holds against its token limits and budgets while it runs: its
+ * estimate, taken at admission from the buckets it names, to be settled against the same buckets
+ * (a budget window that ended meanwhile is still the one the request was admitted into).
+ */
+export interface Reservation {
+  readonly estimate: ChargedUsage;
+  /** lines are the buckets holding the estimate, opaque outside the limiter. */
+  readonly lines: readonly unknown[];
+}
+
+/** Reserved is the limiter's answer to a reservation: an admission, and the reservation when allowed. */
+export interface Reserved extends Admission {
+  readonly reservation?: Reservation;
+  /**
+   * tooLarge says the estimate alone exceeds a limit's whole capacity (a token bucket's burst or a
+   * budget), so waiting would never help: the caller must ask for less.
+   */
+  readonly tooLarge?: { readonly limit: RefusalReason; readonly scope: LimitScope; readonly capacity: number; readonly requested: number };
+}
+
 /** RateLimiter applies one LimitPolicy per caller key (and to all callers together). */
 export interface RateLimiter {
-  /** admit takes one request from the request buckets and requires the token buckets and budgets not to be exhausted. */
+  /**
+   * admit takes one request from the request buckets and requires the token buckets and budgets not
+   * to be exhausted: the cheap check made before the request's body is read.
+   */
   admit(callerKey: string): Promise<Admission>;
+  /**
+   * reserve takes a request's estimate from its token buckets and budgets, all or nothing, once its
+   * body is known: it is refused unless every token bucket holds the estimated tokens and every
+   * budget the estimated cost on top of its spend.
+   */
+  reserve(callerKey: string, estimate: ChargedUsage): Promise<Reserved>;
+  /** settle replaces a reservation by what the request is charged (possibly more, into debt, or less: the rest is given back). */
+  settle(reservation: Reservation, charged: ChargedUsage): Promise<void>;
   /** charge takes what a response really used from the token buckets and budgets, even into debt. */
   charge(callerKey: string, usage: ChargedUsage): Promise<void>;
 }

@@ -9,6 +9,20 @@ export function priceFor(table: PriceTable, model: string | undefined): ModelPri
   return table.default;
 }
 
+/**
+ * highestPrice is the dearest input and the dearest output price of the table (its default
+ * included), undefined for an empty table: what a request for an unknown model (a client-sealed
+ * body, whose model the proxy cannot read) may cost at most.
+ */
+export function highestPrice(table: PriceTable): ModelPrice | undefined {
+  const prices = [...Object.values(table.models), ...(table.default ? [table.default] : [])];
+  if (prices.length === 0) return undefined;
+  return {
+    inputPerMillion: Math.max(...prices.map((p) => Math.max(p.inputPerMillion, p.cachedInputPerMillion ?? 0))),
+    outputPerMillion: Math.max(...prices.map((p) => p.outputPerMillion)),
+  };
+}
+
 /** exact turns a count or price into a BigInt, refusing anything but a non-negative safe integer. */
 function exact(value: number, what: string): bigint {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative safe integer, got ${value}`);

@@ -24,6 +24,7 @@ export interface ProxyMetrics {
   readonly tokenUsage: Histogram<'route' | 'model' | 'token_type'>;
   readonly upstreamErrors: Counter<'kind'>;
   readonly incompleteAnswers: Counter<'route' | 'reason'>;
+  readonly estimatedCharges: Counter<'route' | 'reason'>;
   readonly attestationUp: Gauge;
   readonly attestationInfo: Gauge<'trust' | 'release_digest' | 'measurement_fingerprint'>;
   readonly attestationVerifiedTimestamp: Gauge;
@@ -85,6 +86,8 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       ['route', 'model', 'token_type'], TOKEN_BUCKETS),
     upstreamErrors: counter('attested_inference_upstream_errors_total', 'Failures talking to the upstream, by kind.', ['kind']),
     incompleteAnswers: counter('attested_inference_incomplete_answers_total', 'Upstream answers found short (the caller got an error, not a clean end), by route and reason.',
+      ['route', 'reason']),
+    estimatedCharges: counter('attested_inference_estimated_charges_total', 'Requests charged their reserved estimate because their usage never came, by route and reason.',
       ['route', 'reason']),
     attestationUp: gauge('attested_inference_attestation_up', '1 when the current upstream verified and is acceptable under the policy, else 0.', []),
     attestationInfo: gauge('attested_inference_attestation_info', 'The currently accepted attestation (value 1): trust mode, release digest and measurement fingerprint.',

@@ -61,6 +61,7 @@ export class SseUsageParser {
   #usage: TokenUsage | undefined;
   #usageFinal = false;
   #contentSeen = false;
+  #contentEvents = 0;
   #complete = false;
   #ending = false;
   // The line being read: its bytes (kept only while the event is small enough) and its length.
@@ -96,6 +97,11 @@ export class SseUsageParser {
   /** contentSeen says an event with generated output has passed. */
   get contentSeen(): boolean {
     return this.#contentSeen;
+  }
+
+  /** contentEvents counts the events with generated output that passed: about one token each, a floor for a cut stream's charge. */
+  get contentEvents(): number {
+    return this.#contentEvents;
   }
 
   /**
@@ -227,7 +233,10 @@ export class SseUsageParser {
   #dispatch(): boolean {
     if (this.#dataLines.length === 0 || this.#eventBytes > this.#maxEventBytes) return false;
     const facts = inspectEvent(this.#route, this.#eventName, this.#dataLines.join('\n'));
-    if (facts.content) this.#contentSeen = true;
+    if (facts.content) {
+      this.#contentSeen = true;
+      this.#contentEvents += 1;
+    }
     if (facts.terminal && !this.#ending) this.#complete = true;
     if (facts.usage !== undefined) {
       this.#usage = facts.usage;
@@ -241,6 +250,8 @@ export class SseUsageParser {
 export interface SseUsageTransformOptions extends SseUsageOptions {
   /** onFirstContent is called once, when the first event with generated output passes (for TTFT). */
   readonly onFirstContent?: () => void;
+  /** onContentEvents hears the count of content events so far, after each chunk that added some. */
+  readonly onContentEvents?: (count: number) => void;
 }
 
 /**
@@ -254,7 +265,12 @@ export function createSseUsageTransform(options: SseUsageTransformOptions, onUsa
   const parser = new SseUsageParser(options);
   let reported = false;
   let contentReported = false;
+  let contentCounted = 0;
   const notify = (ending: boolean): void => {
+    if (parser.contentEvents !== contentCounted) {
+      contentCounted = parser.contentEvents;
+      options.onContentEvents?.(contentCounted);
+    }
     if (!contentReported && parser.contentSeen) {
       contentReported = true;
       options.onFirstContent?.();

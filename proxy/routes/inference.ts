@@ -5,16 +5,20 @@ import type { Caller, CallerAuthenticator } from '../auth/types.ts';
 import type { ProxyConfig } from '../config/schema.ts';
 import { ENCAPSULATED_KEY_HEADER } from '../ehbp/client.ts';
 import { ProxyError } from '../errors.ts';
+import { estimateTokens, type TokenEstimate } from '../limits/estimate.ts';
 import { refusalError } from '../limits/limiter.ts';
-import type { RateLimiter } from '../limits/types.ts';
+import { chargeFor } from '../limits/settlement.ts';
+import type { RateLimiter, Reservation } from '../limits/types.ts';
 import type { IncompleteReason } from '../metering/completeness.ts';
+import { highestPrice, priceFor } from '../metering/cost.ts';
 import type { ProxyMetrics } from '../metering/metrics.ts';
+import type { ModelPrice } from '../metering/types.ts';
 import { ensureStreamUsage, injectPromptCacheSecret } from '../metering/request-shaping.ts';
 import { forwardableRequestHeaders, UpstreamError } from '../upstream/http.ts';
 import type { Provider, ProviderResponse, RequestMode } from '../upstream/provider.ts';
 import type { RouteSpec } from './catalogue.ts';
 import { filterModelList } from './models.ts';
-import { callerKey, recordOutcome } from './outcome.ts';
+import { callerKey, recordOutcome, type Outcome } from './outcome.ts';
 import { readPlainRequest } from './request-body.ts';
 import { relay, type Relayed } from './relay.ts';
 
@@ -34,6 +38,10 @@ export interface InferenceDeps {
 interface Prepared {
   readonly body: Buffer | undefined;
   readonly passthrough: boolean;
+  /** json is the caller's JSON body as it came (before shaping), for the fields the estimate reads. */
+  readonly json?: Record<string, unknown>;
+  /** bytes is the size of the caller's body as it came. */
+  readonly bytes: number;
   readonly model: string | undefined;
   readonly stream: boolean;
   readonly hideUsageChunk: boolean;
@@ -48,21 +56,24 @@ function checkAllowed(model: string | undefined, allowed: readonly string[]): vo
 /** prepare reads and shapes the request body; a client-sealed (EHBP) body is left as it is. */
 async function prepare(spec: RouteSpec, request: FastifyRequest, config: ProxyConfig, cacheSecret: string | undefined): Promise<Prepared> {
   const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
+  const bytes = raw?.length ?? 0;
   if (request.headers[ENCAPSULATED_KEY_HEADER.toLowerCase()] !== undefined) {
     if (!config.passthrough.enabled) throw new ProxyError('passthrough_not_allowed');
-    return { body: raw, passthrough: true, model: undefined, stream: false, hideUsageChunk: false };
+    return { body: raw, bytes, passthrough: true, model: undefined, stream: false, hideUsageChunk: false };
   }
   const plain = await readPlainRequest(spec, raw, request.headers['content-type']);
   checkAllowed(plain.model, config.models.allowed);
   if (plain.json === undefined || spec.route === 'models' || spec.route === 'audio/transcriptions') {
-    return { body: raw, passthrough: false, model: plain.model, stream: plain.stream, hideUsageChunk: false };
+    return { body: raw, bytes, passthrough: false, json: plain.json, model: plain.model, stream: plain.stream, hideUsageChunk: false };
   }
   const withUsage = ensureStreamUsage(plain.json, spec.route);
   const shaped = cacheSecret === undefined ? withUsage : injectPromptCacheSecret(withUsage.body, spec.route, cacheSecret);
   const changed = withUsage.injected || shaped.injected;
   return {
     body: changed ? Buffer.from(JSON.stringify(shaped.body)) : raw,
+    bytes,
     passthrough: false,
+    json: plain.json,
     model: plain.model,
     stream: plain.stream,
     hideUsageChunk: withUsage.injected,
@@ -70,12 +81,43 @@ async function prepare(spec: RouteSpec, request: FastifyRequest, config: ProxyCo
 }
 
 async function admit(deps: InferenceDeps, caller: Caller, reply: FastifyReply): Promise<void> {
-  const admission = await deps.limiter.admit(callerKey(caller));
-  void reply.headers(admission.headers);
-  if (!admission.allowed) {
-    deps.metrics.rateLimited.inc({ caller: caller.label, caller_namespace: caller.namespace ?? '', limit: admission.limit ?? 'requests', scope: admission.scope ?? 'caller' });
-    throw refusalError(admission, deps.config.prices.currency);
+  refuseIf(await deps.limiter.admit(callerKey(caller)), deps, caller, reply);
+}
+
+function refuseIf(answer: Awaited<ReturnType<RateLimiter['reserve']>>, deps: InferenceDeps, caller: Caller, reply: FastifyReply): void {
+  void reply.headers(answer.headers);
+  if (answer.allowed) return;
+  deps.metrics.rateLimited.inc({ caller: caller.label, caller_namespace: caller.namespace ?? '', limit: answer.limit ?? 'requests', scope: answer.scope ?? 'caller' });
+  throw refusalError(answer, deps.config.prices.currency);
+}
+
+/** budgetsApply says whether any spend budget limits this endpoint's callers: then every request must be priced. */
+function budgetsApply(config: ProxyConfig): boolean {
+  const { caller, namespace } = config.limits.budgets;
+  return [caller, namespace].some((b) => b?.dailyMicros !== undefined || b?.monthlyMicros !== undefined);
+}
+
+/**
+ * reserve holds the request's estimate against the caller's token limits and budgets once its body
+ * is known (docs/adr/0007-shared-limits-and-budgets.md): a request that does not fit is refused
+ * before it goes upstream, and one that fits is settled when it ends. Under a budget, a model
+ * without a price (and no default price) is refused: it could not be charged.
+ */
+async function reserve(spec: RouteSpec, deps: InferenceDeps, t: Tracking, reply: FastifyReply): Promise<void> {
+  const prepared = t.prepared;
+  if (spec.route === 'models' || prepared === undefined || t.caller === undefined) return;
+  // A client-sealed body hides its model: it reserves at the table's dearest price.
+  const price = priceFor(deps.config.prices, prepared.model) ?? (prepared.passthrough ? highestPrice(deps.config.prices) : undefined);
+  if (price === undefined && budgetsApply(deps.config)) {
+    const which = prepared.model === undefined ? 'any model (its price table is empty)' : `the model \`${prepared.model}\``;
+    throw new ProxyError('model_not_priced', `This endpoint enforces spend budgets and has no price for ${which}, so it cannot charge the request.`, prepared.model === undefined ? {} : { param: 'model' });
   }
+  const estimate = estimateTokens({ route: spec.route, json: prepared.json, bodyBytes: prepared.bytes }, deps.config.limits.reservation);
+  const reserved = await deps.limiter.reserve(callerKey(t.caller), chargeFor({ ...estimate, cachedInputTokens: 0 }, price));
+  refuseIf(reserved, deps, t.caller, reply);
+  t.estimate = estimate;
+  t.reservation = reserved.reservation;
+  t.reservedPrice = price;
 }
 
 /** Tracking is the mutable record of one request while it runs. */
@@ -88,6 +130,10 @@ interface Tracking {
   relayed?: Relayed;
   /** incomplete says why the answer turned out short, once it did. */
   incomplete?: IncompleteReason;
+  /** estimate and reservation are what the request holds against its limits while it runs. */
+  estimate?: TokenEstimate;
+  reservation?: Reservation;
+  reservedPrice?: ModelPrice;
 }
 
 /** Running is one request between its admission (onRequest) and its answer (the handler). */
@@ -157,6 +203,12 @@ export function refuseUnread(request: FastifyRequest, reply: FastifyReply): void
   if (chunked || !(declared <= UNREAD_BODY_DRAIN_BYTES)) void reply.header('connection', 'close');
 }
 
+/** heldBy is what a request reserved against its limits and what passed of its output, for its settlement. */
+function heldBy(t: Tracking): Outcome['held'] {
+  if (t.reservation === undefined || t.estimate === undefined) return undefined;
+  return { reservation: t.reservation, estimate: t.estimate, price: t.reservedPrice, contentEvents: t.relayed?.contentEvents() ?? 0 };
+}
+
 /** begin starts tracking a request: its span, in-flight gauge, abort on caller close, and the outcome record. */
 function begin(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, reply: FastifyReply): Running {
   const started = performance.now();
@@ -177,6 +229,7 @@ function begin(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, re
         status: error?.status ?? reply.statusCode, usage: t.relayed?.usage(), durationMs: performance.now() - started,
         firstOutputMs: t.firstOutputAt === undefined ? undefined : t.firstOutputAt - started,
         releaseDigest: t.releaseDigest, errorCode: error?.code, aborted, incomplete: t.incomplete,
+        held: heldBy(t),
       },
       deps,
       { span, log: request.log },
@@ -203,6 +256,7 @@ interface ServeContext {
 async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): Promise<FastifyReply> {
   const { request, reply, t } = ctx;
   t.prepared = await prepare(spec, request, deps.config, deps.promptCacheSecret());
+  await reserve(spec, deps, t, reply);
   const response = await deps.provider.send({
     method: spec.method,
     path: spec.path,

@@ -5,8 +5,10 @@ import type { ProxyConfig } from '../config/schema.ts';
 import type { IncompleteReason } from '../metering/completeness.ts';
 import { costMicros, priceFor } from '../metering/cost.ts';
 import { modelLabel, recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
-import type { TokenUsage } from '../metering/types.ts';
-import type { RateLimiter } from '../limits/types.ts';
+import type { ModelPrice, TokenUsage } from '../metering/types.ts';
+import type { TokenEstimate } from '../limits/estimate.ts';
+import { settlementFor, type Settlement } from '../limits/settlement.ts';
+import type { RateLimiter, Reservation } from '../limits/types.ts';
 import type { RequestMode } from '../upstream/provider.ts';
 import type { RouteSpec } from './catalogue.ts';
 
@@ -29,6 +31,14 @@ export interface Outcome {
    * what passed, which is what a charge for the request must be based on.
    */
   readonly incomplete?: IncompleteReason;
+  /** held is what the request reserved against its limits, and what passed of its output: the settlement's inputs. */
+  readonly held?: {
+    readonly reservation: Reservation;
+    readonly estimate: TokenEstimate;
+    /** price is what the reservation was priced at: the requested model's, or the dearest for a client-sealed body. */
+    readonly price: ModelPrice | undefined;
+    readonly contentEvents: number;
+  };
 }
 
 /** OutcomeDeps are the sinks an outcome is written to. */
@@ -79,7 +89,7 @@ function recordSpan(o: Outcome, labels: Labels, span: Span): void {
   span.end();
 }
 
-function logFields(o: Outcome, labels: Labels, cost: number | undefined): Record<string, unknown> {
+function logFields(o: Outcome, labels: Labels, cost: number | undefined, settled: Settlement | undefined): Record<string, unknown> {
   const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms));
   return {
     route: o.spec.route,
@@ -99,7 +109,31 @@ function logFields(o: Outcome, labels: Labels, cost: number | undefined): Record
     error: o.errorCode,
     aborted: o.aborted || undefined,
     incomplete: o.incomplete,
+    charged: settled && { basis: settled.basis, reason: settled.reason, tokens: settled.charged.tokens, costMicros: settled.charged.costMicros },
   };
+}
+
+/**
+ * settle replaces the request's reservation by what it is charged (settlementFor): its usage, or
+ * its estimate when the usage never came, which is counted. Priced as the cost metrics are.
+ */
+async function settle(o: Outcome, deps: OutcomeDeps): Promise<Settlement | undefined> {
+  if (o.held === undefined) return undefined;
+  const settled = settlementFor({
+    estimate: o.held.estimate,
+    // The model's price as the cost metrics have it; a model the table does not price (reported by
+    // a client-sealed answer) is charged at the reservation's price, never for free.
+    price: priceFor(deps.config.prices, o.requestedModel ?? o.usage?.model) ?? o.held.price,
+    usage: o.usage,
+    answered: o.mode !== undefined,
+    status: o.status,
+    aborted: o.aborted,
+    incomplete: o.incomplete !== undefined,
+    contentEvents: o.held.contentEvents,
+  });
+  if (settled.reason !== undefined) deps.metrics.estimatedCharges.inc({ route: o.spec.route, reason: settled.reason });
+  await deps.limiter.settle(o.held.reservation, settled.charged);
+  return settled;
 }
 
 /** recordOutcome writes one finished request to metrics, the limiter, the trace span and the log. */
@@ -111,10 +145,8 @@ export async function recordOutcome(o: Outcome, deps: OutcomeDeps, sinks: { span
   };
   const cost = recordMetrics(o, labels, deps.metrics, deps.config);
   // The real usage and cost (body, final stream event, or Tinfoil's usage header or trailer for
-  // client-sealed bodies) go to the limiter once the response has ended.
-  if (o.caller && o.usage && o.spec.route !== 'models') {
-    await deps.limiter.charge(callerKey(o.caller), { tokens: o.usage.inputTokens + o.usage.outputTokens, ...(cost === undefined ? {} : { costMicros: cost }) });
-  }
+  // client-sealed bodies) settle the reservation once the response has ended.
+  const settled = await settle(o, deps);
   recordSpan(o, labels, sinks.span);
-  sinks.log.info(logFields(o, labels, cost), 'request finished');
+  sinks.log.info(logFields(o, labels, cost, settled), 'request finished');
 }

@@ -21,6 +21,8 @@ export interface Relayed {
    * ending), undefined while it is not: the usage of a short answer is what passed, not all of it.
    */
   incomplete(): IncompleteReason | undefined;
+  /** contentEvents counts the stream events with generated output that passed (0 for answers that are not event streams). */
+  contentEvents(): number;
 }
 
 /** RelayOptions says what the caller asked for and whom to tell when the first output passes. */
@@ -151,6 +153,7 @@ function contentType(response: ProviderResponse): string {
  */
 export function relay(response: ProviderResponse, options: RelayOptions): Relayed {
   let bodyUsage: TokenUsage | undefined;
+  let contentEvents = 0;
   const setUsage = (u: TokenUsage | undefined): void => {
     bodyUsage = u;
   };
@@ -163,7 +166,10 @@ export function relay(response: ProviderResponse, options: RelayOptions): Relaye
     tap = firstByteTap(options.onFirstOutput);
   } else if (type.includes('text/event-stream') && STREAM_ROUTES.has(options.route)) {
     tap = createSseUsageTransform(
-      { route: options.route as StreamRoute, hideUsageChunk: options.hideUsageChunk, onFirstContent: options.onFirstOutput },
+      {
+        route: options.route as StreamRoute, hideUsageChunk: options.hideUsageChunk, onFirstContent: options.onFirstOutput,
+        onContentEvents: (count) => { contentEvents = count; },
+      },
       setUsage,
     );
   } else if (type.includes('json')) {
@@ -181,5 +187,6 @@ export function relay(response: ProviderResponse, options: RelayOptions): Relaye
     body: tap,
     usage: () => tinfoilUsageFrom(response.trailers(), response.headers) ?? bodyUsage,
     incomplete: () => incomplete,
+    contentEvents: () => contentEvents,
   };
 }

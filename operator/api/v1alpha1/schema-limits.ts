@@ -21,7 +21,8 @@ const WINDOWS = {
 export const budgetsSchema = {
   description:
     'Spend budgets, priced with spec.prices like the cost metrics. A request is refused (429 insufficient_quota, with the reset time) ' +
-    'once the window\'s spend reaches the budget; requests in flight may overshoot it by their own cost. Requires limitsStore.',
+    'when its estimated cost (see reservation) does not fit in what is left of the window\'s budget; it is then charged its real cost, ' +
+    'so requests in flight cannot overshoot the budget. Requires limitsStore.',
   type: 'object',
   properties: {
     perCaller: { description: 'What each caller may spend, across every endpoint of the namespace that declares it.', ...WINDOWS },

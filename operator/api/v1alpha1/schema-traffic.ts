@@ -192,6 +192,33 @@ export const rateLimitsSchema = {
   'x-kubernetes-validations': BURST_RULES,
 } as const satisfies JSONSchemaProps;
 
+/** reservationSchema is `spec.reservation`: how a request's use is estimated while it runs (docs/adr/0007-shared-limits-and-budgets.md). */
+export const reservationSchema = {
+  description:
+    'While a request runs it holds an estimate of its use against rateLimits tokens and budgets: its body size in tokens plus its ' +
+    'output maximum (max_completion_tokens, max_tokens or max_output_tokens, times n). It is then charged its real usage, or the ' +
+    'estimate when the usage never arrives (the caller left, the answer was cut). Requests in flight thus cannot overshoot the limits.',
+  type: 'object',
+  properties: {
+    defaultOutputTokens: {
+      description: 'The output assumed for a request that names no maximum (default 1024).',
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 10000000,
+      default: 1024,
+    },
+    inputBytesPerToken: {
+      description: 'Bytes of request body per estimated prompt token (default 4, the usual size of an English token; 1 is an upper bound for text).',
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+    },
+  },
+} as const satisfies JSONSchemaProps;
+
 /** promptCacheSchema is `spec.promptCache`. */
 export const promptCacheSchema = {
   description:

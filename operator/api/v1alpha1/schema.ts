@@ -4,7 +4,7 @@ import { attestationSchema, HTTP_URL_SCHEMA } from './schema-attestation.ts';
 import { proxySchema } from './schema-proxy.ts';
 import { statusSchema } from './schema-status.ts';
 import { budgetsSchema, limitsRules, limitsStoreSchema } from './schema-limits.ts';
-import { callersSchema, modelsSchema, passthroughSchema, pricesSchema, promptCacheSchema, rateLimitsSchema } from './schema-traffic.ts';
+import { callersSchema, modelsSchema, passthroughSchema, pricesSchema, promptCacheSchema, rateLimitsSchema, reservationSchema } from './schema-traffic.ts';
 import { TINFOIL_UPSTREAM_URL } from './types.ts';
 
 export { statusSchema } from './schema-status.ts';
@@ -93,6 +93,7 @@ export const specSchema = {
     prices: pricesSchema,
     callers: callersSchema,
     rateLimits: rateLimitsSchema,
+    reservation: reservationSchema,
     budgets: budgetsSchema,
     limitsStore: limitsStoreSchema,
     promptCache: promptCacheSchema,

@@ -194,6 +194,12 @@ export interface ProxySpec {
   readonly podTemplate?: PodTemplateOverrides;
 }
 
+/** ReservationSpec is how a request's use is estimated while it runs (defaults applied by the API server). */
+export interface ReservationSpec {
+  readonly defaultOutputTokens: number;
+  readonly inputBytesPerToken: number;
+}
+
 /** InferenceEndpointSpec is the desired state, as read back from the API server (defaults applied). */
 export interface InferenceEndpointSpec {
   readonly provider: Provider;
@@ -206,6 +212,7 @@ export interface InferenceEndpointSpec {
   readonly prices: PricesSpec;
   readonly callers: CallersSpec;
   readonly rateLimits?: RateLimitsSpec;
+  readonly reservation?: ReservationSpec;
   readonly budgets?: BudgetsSpec;
   readonly limitsStore?: LimitsStoreSpec;
   readonly promptCache?: PromptCacheSpec;

@@ -64,10 +64,16 @@ describe('the Redis bucket store', () => {
       const picks = specs.map((spec, i) => ({ key: `k${i}`, spec })).filter(() => random() < 0.6);
       if (picks.length === 0) continue;
       if (random() < 0.3) {
-        const charges = picks.map((p) => ({ ...p, amount: p.spec.refillPerMs === 0 ? Math.floor(random() * 400_000) : Math.floor(random() * 4) + random() }));
+        // A third of the charges are negative: a reservation settled below its estimate gives back, up to the capacity.
+        const sign = (): number => (random() < 0.33 ? -1 : 1);
+        const charges = picks.map((p) => ({ ...p, amount: sign() * (p.spec.refillPerMs === 0 ? Math.floor(random() * 400_000) : Math.floor(random() * 4) + random()) }));
         expect(await redis.charge(charges, now), `charge at step ${step}`).toEqual(await memory.charge(charges, now));
       } else {
-        const takes = picks.map((p) => ({ ...p, amount: random() < 0.5 ? 0 : 1, minimum: 1 }));
+        // Takes as admission (0 or 1, minimum 1) and as reservations (an amount, needing at least that much).
+        const takes = picks.map((p) => {
+          const amount = random() < 0.5 ? Math.floor(random() * 3) : random() * 3;
+          return { ...p, amount, minimum: Math.max(1, amount) };
+        });
         expect(await redis.take(takes, now), `take at step ${step}`).toEqual(await memory.take(takes, now));
       }
     }

@@ -50,6 +50,19 @@ describe('a truncated encrypted answer reaches the openai client as an error, ne
     expect(await incomplete({ route: 'chat/completions', reason: 'missing_final_event' })).toBe(before + 1);
   });
 
+  it('a truncated stream is charged its estimate (prompt estimate plus max_tokens), not what little usage passed', async () => {
+    const estimated = async (): Promise<number> => metricValue(await proxy.metrics(), 'attested_inference_estimated_charges_total', { route: 'chat/completions', reason: 'incomplete' }) ?? 0;
+    const before = await estimated();
+    simulator.truncateResponses({ afterChunks: 3 });
+    const request = { ...chat, max_tokens: 20, stream: true as const };
+    await expect(drain(await client.chat.completions.create(request))).rejects.toThrow();
+    await expect.poll(estimated).toBe(before + 1);
+    const finished = proxy.logs().map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request finished').at(-1);
+    // The SDK sends the body as JSON.stringify writes it; four bytes a token, plus the 20 asked for.
+    const tokens = Math.ceil(Buffer.byteLength(JSON.stringify(request)) / 4) + 20;
+    expect(finished).toMatchObject({ incomplete: 'missing_final_event', charged: { basis: 'estimate', reason: 'incomplete', tokens } });
+  });
+
   it('a stream with no frame at all is a 502 naming what is missing', async () => {
     const before = await incomplete({ route: 'chat/completions', reason: 'missing_final_event' });
     simulator.truncateResponses({ afterChunks: 0 });
