@@ -55,7 +55,7 @@ describe('sidecar injection through the real API server', () => {
     const stored = await cluster.core.readNamespacedPod({ namespace: single.name, name: created.metadata!.name! });
     expect(stored).toMatchObject(applyPatch(podFixture('app'), patchFixture('app')));
     expect(stored.spec!.initContainers!.map((c) => c.name)).toEqual(['attested-inference-proxy', 'migrate']);
-    expect(stored.spec!.initContainers![0]).toMatchObject({ restartPolicy: 'Always', startupProbe: { httpGet: { port: 15090, path: '/healthz' } } });
+    expect(stored.spec!.initContainers![0]).toMatchObject({ restartPolicy: 'Always', startupProbe: { httpGet: { port: 15090, path: '/readyz' } } });
     assertNoProviderKeyInApp(stored);
     expect(await metricValue(webhook.registry, 'injected', 'injected')).toBeGreaterThanOrEqual(1);
   });
