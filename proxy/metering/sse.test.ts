@@ -93,6 +93,18 @@ describe('SseUsageParser on chat/completions', () => {
     expect(run({ route: 'chat/completions' }, [event(reasoning)]).parser.contentSeen).toBe(true);
   });
 
+  it('counts the content events that passed, a floor for charging a cut stream, and reports the count as it grows', async () => {
+    const stream = [ROLE, HELLO, HELLO, STOP, HELLO].map((d) => event(d)).join(''); // cut: no usage, no [DONE]
+    expect(run({ route: 'chat/completions' }, [stream]).parser.contentEvents).toBe(3);
+    const counts: number[] = [];
+    const tap = createSseUsageTransform({ route: 'chat/completions', onContentEvents: (n) => counts.push(n) }, () => undefined);
+    const done = pipeline(Readable.from([event(ROLE), event(HELLO), event(STOP), event(HELLO) + event(HELLO)]), tap, async (source: AsyncIterable<Buffer>) => {
+      for await (const part of source) expect(part.length).toBeGreaterThan(0);
+    });
+    await expect(done).rejects.toBeInstanceOf(IncompleteAnswerError);
+    expect(counts).toEqual([1, 3]);
+  });
+
   it('keeps the last usage when every chunk reports one, without calling it final', () => {
     const first = chunk([{ index: 0, delta: { content: 'a' } }], { usage: { prompt_tokens: 5, completion_tokens: 1 } });
     const second = chunk([{ index: 0, delta: { content: 'b' } }], { usage: { prompt_tokens: 5, completion_tokens: 2 } });
