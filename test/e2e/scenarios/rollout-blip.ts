@@ -134,8 +134,9 @@ export function rolloutBlipScenario(world: World): void {
         await holdsDuringBlip(k, oldPods);
       } finally {
         // Lifted even when a check failed, so later scenarios do not inherit a broken attestation service.
-        await simulator(k, 'POST', 'attestation', { fault: null });
+        // Taken before the call: nothing can verify before the fault is lifted.
         endedAt = Date.now();
+        await simulator(k, 'POST', 'attestation', { fault: null });
       }
       await finishesAfterBlip(k, oldPods, endedAt);
       await appStartedAfterBlip(k, endedAt);
