@@ -1,4 +1,5 @@
 import type { AttestationFault, ReleaseSpec } from './attestation.ts';
+import type { RouterErrorSettings } from './router-errors.ts';
 import type { SimulatorControls } from './state.ts';
 
 /**
@@ -16,6 +17,7 @@ import type { SimulatorControls } from './state.ts';
  *   POST   /control/plaintext    {enabled}
  *   POST   /control/completion   {text | null, model?}
  *   POST   /control/usage        {promptTokens?, completionTokens?, cachedTokens?} | null
+ *   POST   /control/router-error {status, retryAfterSeconds?, body?: "openai" | "text", bodyBytes?, times?} | {status: null}
  *   GET    /control/requests     the request log;  DELETE /control/requests clears it
  *   POST   /control/reset
  */
@@ -58,6 +60,16 @@ function text(body: Body): string | null {
   return value;
 }
 
+/** routerError reads the router-error settings; `{status: null}` (or no body) switches the fault off. */
+function routerError(body: Body): RouterErrorSettings | null {
+  if (body === null || body.status === null) return null;
+  const status = numberOrUndefined(body, 'status');
+  if (status === undefined) throw new RangeError('status must be a number or null');
+  const kind = body.body ?? 'openai';
+  if (kind !== 'openai' && kind !== 'text') throw new RangeError('body must be openai or text');
+  return { status, body: kind, ...numbers(body, ['retryAfterSeconds', 'bodyBytes', 'times']) };
+}
+
 function releaseSpec(body: Body): ReleaseSpec {
   const digest = body?.releaseDigest;
   const measurement = body?.measurement;
@@ -94,6 +106,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   },
   'POST /control/usage': (c, b) => {
     c.setUsage(b === null ? null : numbers(b, ['promptTokens', 'completionTokens', 'cachedTokens']));
+  },
+  'POST /control/router-error': (c, b) => {
+    c.rejectAtRouter(routerError(b));
   },
   'GET /control/requests': (c) => ({ requests: c.requests() }),
   'DELETE /control/requests': (c) => {

@@ -12,6 +12,7 @@ export type { AttestationFault, ReleaseSpec, SimulatorRelease } from './attestat
 export type { UsageOverrides, Usage } from './reply.ts';
 export type { Behaviour, CutSettings, RecordedRequest, SimulatorControls, SlowSettings, TruncateSettings } from './state.ts';
 export { defaultCompletionText, usageMetricsValue } from './reply.ts';
+export type { RouterErrorBody, RouterErrorSettings } from './router-errors.ts';
 export { USAGE_METRICS_HEADER, USAGE_METRICS_REQUEST_HEADER } from './transport.ts';
 export { callSimulator, fetchKeyConfig, SimulatorCallError, type SimulatorCall, type SimulatorReply } from './client.ts';
 
@@ -106,6 +107,7 @@ export async function startEnclaveSimulator(options: EnclaveSimulatorOptions = {
     plaintextAnswers: false,
     completionTexts: { ...options.completionTexts },
     usage: { ...options.usage },
+    routerError: null,
   };
   const state: SimulatorState = {
     releaseNumber: 0,

@@ -4,6 +4,7 @@ import { PROTOCOL } from 'ehbp';
 import { attestationAnswer } from './attestation.ts';
 import { control } from './control.ts';
 import { createResponseSealer, EhbpRequestError, keyConfigProblem, openRequest, type OpenedRequest } from './ehbp.ts';
+import { sendRouterError, takeRouterError } from './router-errors.ts';
 import { answer, type RouteOptions } from './routes.ts';
 import type { RecordedRequest, SimulatorControls, SimulatorState } from './state.ts';
 import { send, USAGE_METRICS_REQUEST_HEADER } from './transport.ts';
@@ -105,6 +106,13 @@ async function openOrRefuse(deps: ServerDeps, exchange: Exchange): Promise<Opene
 
 async function serveInference(deps: ServerDeps, exchange: Exchange): Promise<void> {
   const { req, res, path } = exchange;
+  // The router rejects before the enclave opens anything: no HPKE context, so no nonce (EHBP §5.3).
+  const rejected = takeRouterError(deps.state);
+  if (rejected !== undefined) {
+    record(deps, exchange, req.headers[PROTOCOL.ENCAPSULATED_KEY_HEADER.toLowerCase()] !== undefined && exchange.raw.length > 0).status = rejected.status;
+    await sendRouterError(res, rejected);
+    return;
+  }
   const opened = await openOrRefuse(deps, exchange);
   if (opened === null) return;
   const body = opened?.plaintext ?? exchange.raw;

@@ -1,6 +1,7 @@
 import { releaseFor, type AttestationFault, type ReleaseSpec, type SimulatorRelease } from './attestation.ts';
 import { createSimulatorKey, type SimulatorKey } from './keys.ts';
 import type { UsageOverrides } from './reply.ts';
+import { checkRouterError, type RouterErrorSettings } from './router-errors.ts';
 
 /**
  * The simulator's mutable state and the controls that steer it. The same controls back the
@@ -61,6 +62,8 @@ export interface Behaviour {
   /** completionTexts maps model names (or `*`) to completion texts. */
   readonly completionTexts: Readonly<Record<string, string>>;
   readonly usage: UsageOverrides;
+  /** routerError answers inference requests as the router's plaintext rejection (EHBP 0.3, no nonce). */
+  readonly routerError: RouterErrorSettings | null;
 }
 
 /** SimulatorState is the whole mutable state of one simulator. */
@@ -98,6 +101,8 @@ export interface SimulatorControls {
   setCompletionText(text: string | null, model?: string): void;
   /** setUsage overrides token counts; `null` measures them again. */
   setUsage(usage: UsageOverrides | null): void;
+  /** rejectAtRouter answers inference requests as the router's plaintext error until `null` (or `times` ran out). */
+  rejectAtRouter(settings: RouterErrorSettings | null): void;
   /** requests returns a copy of the request log (every request but control calls). */
   requests(): RecordedRequest[];
   clearRequests(): void;
@@ -184,6 +189,10 @@ export class SimulatorController implements SimulatorControls {
 
   setUsage(usage: UsageOverrides | null): void {
     this.#set({ usage: usage === null ? {} : checkUsage(usage) });
+  }
+
+  rejectAtRouter(settings: RouterErrorSettings | null): void {
+    this.#set({ routerError: settings === null ? null : checkRouterError(settings) });
   }
 
   requests(): RecordedRequest[] {
