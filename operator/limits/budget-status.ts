@@ -76,3 +76,52 @@ export function budgetEvents(previous: readonly BudgetWindowStatus[] | undefined
       : { type: 'Warning' as const, reason: 'BudgetAlmostSpent' as const, message: `${what} (${String(top)} % or more); it resets at ${w.resetsAt}.` }];
   });
 }
+
+/** BUDGET_REPORT_CADENCE_MS is how often a spend that moved by less than a step is still written (ten minutes). */
+export const BUDGET_REPORT_CADENCE_MS = 10 * 60_000;
+
+/**
+ * meaningfulChange says whether `next` must replace the windows last written: a window appeared,
+ * went or reset, its budget changed, or its spend moved by a whole percent of the budget (every
+ * 80 % and 100 % threshold crossing is such a step, so no budget Event is late).
+ */
+export function meaningfulChange(previous: readonly BudgetWindowStatus[] | undefined, next: readonly BudgetWindowStatus[]): boolean {
+  if (previous === undefined || previous.length !== next.length) return true;
+  return next.some((w) => {
+    const before = previous.find((p) => p.window === w.window);
+    return before === undefined || before.resetsAt !== w.resetsAt || before.budget !== w.budget || before.percentUsed !== w.percentUsed;
+  });
+}
+
+/**
+ * BudgetReports decides which budget windows go into an endpoint's status (ADR 0007): the windows
+ * just read when they changed meaningfully, or when the spend moved at all and the windows were
+ * last written BUDGET_REPORT_CADENCE_MS ago; otherwise the windows as last written, so the status
+ * is unchanged and not written. Every endpoint of a namespace reports the namespace's budget, so
+ * writing each one on every poll while the spend creeps up would be a steady write load for
+ * nothing a reader needs. It remembers, per endpoint, when it last reported new windows; after a
+ * restart the first changed spend is written once.
+ */
+export class BudgetReports {
+  readonly #reportedAt = new Map<string, number>();
+  readonly #cadenceMs: number;
+
+  constructor(cadenceMs = BUDGET_REPORT_CADENCE_MS) {
+    this.#cadenceMs = cadenceMs;
+  }
+
+  /** report is the windows to put in the status of the endpoint `key`, given those written and those just read. */
+  report(key: string, written: readonly BudgetWindowStatus[] | undefined, read: readonly BudgetWindowStatus[], nowMs: number): readonly BudgetWindowStatus[] {
+    const last = this.#reportedAt.get(key);
+    const moved = written === undefined || written.some((w, i) => w.spent !== read[i]?.spent);
+    const due = moved && (last === undefined || nowMs - last >= this.#cadenceMs);
+    if (written !== undefined && !meaningfulChange(written, read) && !due) return written;
+    this.#reportedAt.set(key, nowMs);
+    return read;
+  }
+
+  /** forget drops what is remembered for an endpoint that is gone. */
+  forget(key: string): void {
+    this.#reportedAt.delete(key);
+  }
+}

@@ -84,7 +84,7 @@ describe('the endpoint status under change', () => {
     const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'chat-proxy' });
     expect(deployment.status?.updatedReplicas).toBe(2);
     expect(deployment.status?.replicas).toBe(2);
-    expect(condition(rolled, 'Ready')?.observedGeneration).toBe(rolled.metadata.generation);
+    expect(rolled.status?.conditions?.find((c) => c.type === 'Ready')?.observedGeneration).toBe(rolled.metadata.generation);
   });
 
   it('says in kubectl rollout history why the template changed', async () => {
