@@ -268,6 +268,8 @@ async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): P
   t.mode = response.mode;
   t.releaseDigest = response.releaseDigest;
   if (response.status >= 500) deps.metrics.upstreamErrors.inc({ kind: 'status_5xx' });
+  // An un-nonced error relayed without EHBP authentication (EHBP §5.3); it may overlap status_5xx.
+  if (response.unauthenticated === true) deps.metrics.upstreamErrors.inc({ kind: 'unauthenticated' });
   const answer = spec.route === 'models' ? await filterModelList(response, deps.config.models.allowed) : response;
   const onIncomplete = incompleteReporter(spec, deps, request, t);
   t.relayed = relay(answer, { route: spec.route, hideUsageChunk: t.prepared.hideUsageChunk, onFirstOutput: ctx.onFirstOutput, onIncomplete });

@@ -56,3 +56,13 @@ export async function readBounded(body: Readable, limit: number): Promise<Buffer
   body.destroy();
   return undefined;
 }
+
+/**
+ * discard stops reading a body the caller will never get: destroying an undici body emits an
+ * abort error, which without a listener would be an uncaught exception; the error says nothing
+ * the caller needs, so it is swallowed here.
+ */
+export function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}

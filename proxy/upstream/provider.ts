@@ -30,6 +30,8 @@ export interface ProviderResponse {
   readonly trailers: () => Readonly<Record<string, string | string[] | undefined>>;
   /** releaseDigest names the attested release the request went to, when attested. */
   readonly releaseDigest?: string;
+  /** unauthenticated marks an un-nonced error answer to an encrypted request, relayed without EHBP's authentication (unauthenticated.ts). */
+  readonly unauthenticated?: boolean;
 }
 
 /** Provider is an upstream kind behind one interface: Tinfoil (attested, EHBP), OpenAI-compatible (plain). */

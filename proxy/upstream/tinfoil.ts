@@ -3,7 +3,8 @@ import { DecryptingStream, ENCAPSULATED_KEY_HEADER, RESPONSE_NONCE_HEADER, respo
 import { ProxyError } from '../errors.ts';
 import { TINFOIL_REQUEST_USAGE_HEADER } from '../metering/tinfoil-usage.ts';
 import { forwardableResponseHeaders, toUpstreamError, UpstreamError, type UpstreamClient, type UpstreamResponse } from './http.ts';
-import { peekBody, readBounded } from './bounded.ts';
+import { discard, peekBody, readBounded } from './bounded.ts';
+import { isSuccess, unauthenticatedError } from './unauthenticated.ts';
 import { plainResponse, type KeyConfiguration, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
 
 const KEY_CONFIG_PROBLEM = 'urn:ietf:params:ehbp:error:key-config';
@@ -49,7 +50,7 @@ async function keyProblem(response: UpstreamResponse): Promise<{ stale: boolean;
 async function fetchKeyConfiguration(client: UpstreamClient): Promise<KeyConfiguration> {
   const response = await client.send({ method: 'GET', path: '/.well-known/hpke-keys', headers: {}, signal: AbortSignal.timeout(KEY_CONFIG_TIMEOUT_MS) });
   if (response.status !== 200) {
-    response.body.destroy();
+    discard(response.body);
     throw new UpstreamError('protocol', `the upstream answered HTTP ${String(response.status)} for its key configuration`);
   }
   const body = await readBounded(response.body, MAX_KEY_CONFIG_BYTES).catch((error: unknown) => {
@@ -95,11 +96,11 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
     }
     if (!seal) return plainResponse(response, 'encrypted', result.releaseDigest);
     const nonce = response.headers[RESPONSE_NONCE_HEADER.toLowerCase()];
-    if (typeof nonce !== 'string') {
-      response.body.resume();
-      throw new UpstreamError('protocol', `the upstream answered HTTP ${response.status} to an encrypted request without encrypting it; the answer was dropped`);
-    }
-    return decrypted(response, responseKeys(seal, nonce), request.path, result.releaseDigest);
+    if (typeof nonce === 'string') return decrypted(response, responseKeys(seal, nonce), request.path, result.releaseDigest);
+    // EHBP §5.3: an un-nonced non-2xx answer may pass as an unauthenticated error; a 2xx must not.
+    if (!isSuccess(response.status)) return unauthenticatedError(response, request.path, result.releaseDigest);
+    discard(response.body);
+    throw new UpstreamError('protocol', `the upstream answered HTTP ${String(response.status)} to an encrypted request without encrypting it; the answer was dropped`);
   };
 
   const passthrough = async (request: ProviderRequest): Promise<ProviderResponse> => {
