@@ -137,7 +137,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
       firstVerificationWindowSeconds: durationSeconds(a.firstVerificationWindow),
     },
     passthrough: { enabled: spec.passthrough.enabled },
-    models: { allowed: [...(spec.models?.allowed ?? [])] },
+    models: { allowed: [...(spec.models?.allowed ?? [])], aliases: { ...(spec.models?.aliases ?? {}) } },
     prices: {
       currency: prices.currency,
       models: Object.fromEntries(Object.entries(prices.models ?? {}).map(([model, price]) => [model, micros(price)])),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { jwtAuthProblems } from './auth-jwt.ts';
+import { aliasProblems } from './aliases.ts';
 import { limitsProblems } from './schema-limits.ts';
 import { ConfigSchema, TINFOIL_UPSTREAM_URL, type ProxyConfig } from './schema.ts';
 
@@ -125,7 +126,7 @@ function urlProblems(c: ProxyConfig): string[] {
 
 /** semanticProblems checks the rules a JSON Schema cannot express. */
 function semanticProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
-  const problems = [...attestationProblems(c, env), ...providerProblems(c), ...urlProblems(c), ...shutdownProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits)];
+  const problems = [...attestationProblems(c, env), ...providerProblems(c), ...urlProblems(c), ...shutdownProblems(c), ...jwtAuthProblems(c.auth), ...limitsProblems(c.limits), ...aliasProblems(c.models.aliases)];
   if (c.auth.mode === 'static-keys' && c.auth.staticKeysFile === undefined) {
     problems.push('auth.staticKeysFile is required when auth.mode is static-keys');
   }

@@ -73,7 +73,17 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     passthrough: Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: false, default: {} }),
-    models: Type.Object({ allowed: Type.Array(Name, { default: [] }) }, { additionalProperties: false, default: {} }),
+    models: Type.Object(
+      {
+        allowed: Type.Array(Name, { default: [] }),
+        aliases: Type.Record(Name, Type.Object({ model: Name }, { additionalProperties: false }), {
+          default: {},
+          maxProperties: 256,
+          description: 'names callers may use for an upstream model: a JSON request naming an alias is sent upstream with the model it maps to',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     prices: Type.Object(
       {
         currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),

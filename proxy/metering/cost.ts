@@ -23,6 +23,15 @@ export function highestPrice(table: PriceTable): ModelPrice | undefined {
   };
 }
 
+/**
+ * modelPrice is the price of a request for `requested`, which may be an alias of `upstream`: the
+ * alias's own price when the table names it, else the upstream model's (or the default).
+ */
+export function modelPrice(table: PriceTable, requested: string | undefined, upstream: string | undefined): ModelPrice | undefined {
+  if (requested !== undefined && Object.hasOwn(table.models, requested)) return table.models[requested];
+  return priceFor(table, upstream ?? requested);
+}
+
 /** exact turns a count or price into a BigInt, refusing anything but a non-negative safe integer. */
 function exact(value: number, what: string): bigint {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative safe integer, got ${value}`);

@@ -117,10 +117,12 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
 export const OTHER_MODEL = 'other';
 export const UNKNOWN_MODEL = 'unknown';
 
-/** VouchedModels are the model names an endpoint's configuration names: its allow-list and its price table. */
+/** VouchedModels are the model names an endpoint's configuration names: its allow-list, its price table and its aliases. */
 export interface VouchedModels {
   readonly allowed: readonly string[];
   readonly priced: Readonly<Record<string, unknown>>;
+  /** aliases are names the endpoint offers for upstream models: each is a label value of its own. */
+  readonly aliases?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -132,6 +134,7 @@ export interface VouchedModels {
  */
 export function modelLabel(model: string | undefined, vouched: VouchedModels): string {
   if (model === undefined || model === '') return UNKNOWN_MODEL;
+  if (vouched.aliases !== undefined && Object.hasOwn(vouched.aliases, model)) return model;
   if (vouched.allowed.length > 0) return vouched.allowed.includes(model) ? model : OTHER_MODEL;
   return Object.hasOwn(vouched.priced, model) ? model : OTHER_MODEL;
 }

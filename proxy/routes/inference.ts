@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller, CallerAuthenticator } from '../auth/types.ts';
+import { resolveModel, type ResolvedModel } from '../config/aliases.ts';
 import type { ProxyConfig } from '../config/schema.ts';
 import { ENCAPSULATED_KEY_HEADER } from '../ehbp/client.ts';
 import { ProxyError } from '../errors.ts';
@@ -10,9 +11,9 @@ import { refusalError } from '../limits/limiter.ts';
 import { chargeFor } from '../limits/settlement.ts';
 import type { RateLimiter, Reservation } from '../limits/types.ts';
 import type { IncompleteReason } from '../metering/completeness.ts';
-import { highestPrice, priceFor } from '../metering/cost.ts';
+import { highestPrice, modelPrice } from '../metering/cost.ts';
 import type { ProxyMetrics } from '../metering/metrics.ts';
-import type { ModelPrice } from '../metering/types.ts';
+import type { InferenceRoute as MeteredRoute, ModelPrice } from '../metering/types.ts';
 import { ensureStreamUsage, injectPromptCacheSecret } from '../metering/request-shaping.ts';
 import { forwardableRequestHeaders, UpstreamError } from '../upstream/http.ts';
 import type { Provider, ProviderResponse, RequestMode } from '../upstream/provider.ts';
@@ -42,7 +43,9 @@ interface Prepared {
   readonly json?: Record<string, unknown>;
   /** bytes is the size of the caller's body as it came. */
   readonly bytes: number;
+  /** model is the name the caller sent (an alias or a model); upstreamModel is the one sent upstream. */
   readonly model: string | undefined;
+  readonly upstreamModel?: string;
   readonly stream: boolean;
   readonly hideUsageChunk: boolean;
 }
@@ -51,6 +54,31 @@ function checkAllowed(model: string | undefined, allowed: readonly string[]): vo
   if (model !== undefined && allowed.length > 0 && !allowed.includes(model)) {
     throw new ProxyError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });
   }
+}
+
+/**
+ * resolve maps an alias to its upstream model and checks the allow-list: an alias is a name the
+ * endpoint offers, so it passes; any other name must be allowed. Aliases apply to JSON bodies, the
+ * ones the proxy rewrites; a form naming an alias is refused rather than sent with a name the
+ * upstream does not know.
+ */
+function resolve(spec: RouteSpec, model: string | undefined, config: ProxyConfig): ResolvedModel | undefined {
+  if (model === undefined) return undefined;
+  const resolved = resolveModel(model, config.models.aliases);
+  if (!resolved.aliased) checkAllowed(model, config.models.allowed);
+  else if (spec.body !== 'json') {
+    throw new ProxyError('invalid_request', `\`${model}\` is a model alias, which applies to JSON requests only; name the model \`${resolved.upstream}\` itself`, { param: 'model' });
+  }
+  return resolved;
+}
+
+/** shapeJson rewrites what the proxy changes in a JSON body: an aliased model, the usage it asks for on streams, the prompt-cache secret. */
+function shapeJson(spec: RouteSpec & { route: MeteredRoute }, json: Record<string, unknown>, resolved: ResolvedModel | undefined, cacheSecret: string | undefined): { body?: unknown; hideUsageChunk: boolean } {
+  const named = resolved?.aliased ? { ...json, model: resolved.upstream } : json;
+  const withUsage = ensureStreamUsage(named, spec.route);
+  const shaped = cacheSecret === undefined ? withUsage : injectPromptCacheSecret(withUsage.body, spec.route, cacheSecret);
+  const changed = resolved?.aliased === true || withUsage.injected || shaped.injected;
+  return { ...(changed ? { body: shaped.body } : {}), hideUsageChunk: withUsage.injected };
 }
 
 /** prepare reads and shapes the request body; a client-sealed (EHBP) body is left as it is. */
@@ -62,22 +90,11 @@ async function prepare(spec: RouteSpec, request: FastifyRequest, config: ProxyCo
     return { body: raw, bytes, passthrough: true, model: undefined, stream: false, hideUsageChunk: false };
   }
   const plain = await readPlainRequest(spec, raw, request.headers['content-type']);
-  checkAllowed(plain.model, config.models.allowed);
-  if (plain.json === undefined || spec.route === 'models' || spec.route === 'audio/transcriptions') {
-    return { body: raw, bytes, passthrough: false, json: plain.json, model: plain.model, stream: plain.stream, hideUsageChunk: false };
-  }
-  const withUsage = ensureStreamUsage(plain.json, spec.route);
-  const shaped = cacheSecret === undefined ? withUsage : injectPromptCacheSecret(withUsage.body, spec.route, cacheSecret);
-  const changed = withUsage.injected || shaped.injected;
-  return {
-    body: changed ? Buffer.from(JSON.stringify(shaped.body)) : raw,
-    bytes,
-    passthrough: false,
-    json: plain.json,
-    model: plain.model,
-    stream: plain.stream,
-    hideUsageChunk: withUsage.injected,
-  };
+  const resolved = resolve(spec, plain.model, config);
+  const base = { body: raw, bytes, passthrough: false, json: plain.json, model: plain.model, upstreamModel: resolved?.upstream, stream: plain.stream, hideUsageChunk: false };
+  if (plain.json === undefined || spec.route === 'models' || spec.route === 'audio/transcriptions') return base;
+  const shaped = shapeJson({ ...spec, route: spec.route }, plain.json, resolved, cacheSecret);
+  return { ...base, body: shaped.body === undefined ? raw : Buffer.from(JSON.stringify(shaped.body)), hideUsageChunk: shaped.hideUsageChunk };
 }
 
 async function admit(deps: InferenceDeps, caller: Caller, reply: FastifyReply): Promise<void> {
@@ -107,7 +124,7 @@ async function reserve(spec: RouteSpec, deps: InferenceDeps, t: Tracking, reply:
   const prepared = t.prepared;
   if (spec.route === 'models' || prepared === undefined || t.caller === undefined) return;
   // A client-sealed body hides its model: it reserves at the table's dearest price.
-  const price = priceFor(deps.config.prices, prepared.model) ?? (prepared.passthrough ? highestPrice(deps.config.prices) : undefined);
+  const price = modelPrice(deps.config.prices, prepared.model, prepared.upstreamModel) ?? (prepared.passthrough ? highestPrice(deps.config.prices) : undefined);
   if (price === undefined && budgetsApply(deps.config)) {
     const which = prepared.model === undefined ? 'any model (its price table is empty)' : `the model \`${prepared.model}\``;
     throw new ProxyError('model_not_priced', `This endpoint enforces spend budgets and has no price for ${which}, so it cannot charge the request.`, prepared.model === undefined ? {} : { param: 'model' });
@@ -209,6 +226,18 @@ function heldBy(t: Tracking): Outcome['held'] {
   return { reservation: t.reservation, estimate: t.estimate, price: t.reservedPrice, contentEvents: t.relayed?.contentEvents() ?? 0 };
 }
 
+/** outcomeOf is what is known of a request when its answer closed (or failed with `error`). */
+function outcomeOf(spec: RouteSpec, t: Tracking, end: { reply: FastifyReply; error: ProxyError | undefined; started: number }): Outcome {
+  const { reply, error, started } = end;
+  return {
+    spec, caller: t.caller, requestedModel: t.prepared?.model, upstreamModel: t.prepared?.upstreamModel, mode: t.mode, stream: t.prepared?.stream ?? false,
+    status: error?.status ?? reply.statusCode, usage: t.relayed?.usage(), durationMs: performance.now() - started,
+    firstOutputMs: t.firstOutputAt === undefined ? undefined : t.firstOutputAt - started,
+    releaseDigest: t.releaseDigest, errorCode: error?.code, aborted: !reply.raw.writableFinished && error === undefined, incomplete: t.incomplete,
+    held: heldBy(t),
+  };
+}
+
 /** begin starts tracking a request: its span, in-flight gauge, abort on caller close, and the outcome record. */
 function begin(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, reply: FastifyReply): Running {
   const started = performance.now();
@@ -221,19 +250,8 @@ function begin(spec: RouteSpec, deps: InferenceDeps, request: FastifyRequest, re
     if (finished) return;
     finished = true;
     deps.metrics.inFlightRequests.dec();
-    const aborted = !reply.raw.writableFinished && error === undefined;
     if (error instanceof UpstreamError) deps.metrics.upstreamErrors.inc({ kind: error.kind });
-    void recordOutcome(
-      {
-        spec, caller: t.caller, requestedModel: t.prepared?.model, mode: t.mode, stream: t.prepared?.stream ?? false,
-        status: error?.status ?? reply.statusCode, usage: t.relayed?.usage(), durationMs: performance.now() - started,
-        firstOutputMs: t.firstOutputAt === undefined ? undefined : t.firstOutputAt - started,
-        releaseDigest: t.releaseDigest, errorCode: error?.code, aborted, incomplete: t.incomplete,
-        held: heldBy(t),
-      },
-      deps,
-      { span, log: request.log },
-    ).catch((e: unknown) => { request.log.error({ err: e }, 'recording a request outcome failed'); });
+    void recordOutcome(outcomeOf(spec, t, { reply, error, started }), deps, { span, log: request.log }).catch((e: unknown) => { request.log.error({ err: e }, 'recording a request outcome failed'); });
   };
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
@@ -270,7 +288,7 @@ async function serve(spec: RouteSpec, deps: InferenceDeps, ctx: ServeContext): P
   if (response.status >= 500) deps.metrics.upstreamErrors.inc({ kind: 'status_5xx' });
   // An un-nonced error relayed without EHBP authentication (EHBP §5.3); it may overlap status_5xx.
   if (response.unauthenticated === true) deps.metrics.upstreamErrors.inc({ kind: 'unauthenticated' });
-  const answer = spec.route === 'models' ? await filterModelList(response, deps.config.models.allowed) : response;
+  const answer = spec.route === 'models' ? await filterModelList(response, deps.config.models.allowed, deps.config.models.aliases) : response;
   const onIncomplete = incompleteReporter(spec, deps, request, t);
   t.relayed = relay(answer, { route: spec.route, hideUsageChunk: t.prepared.hideUsageChunk, onFirstOutput: ctx.onFirstOutput, onIncomplete });
   forwardTrailers(answer, reply);

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Caller } from '../auth/types.ts';
 import type { ProxyConfig } from '../config/schema.ts';
 import type { IncompleteReason } from '../metering/completeness.ts';
-import { costMicros, priceFor } from '../metering/cost.ts';
+import { costMicros, modelPrice } from '../metering/cost.ts';
 import { modelLabel, recordUsage, type ProxyMetrics } from '../metering/metrics.ts';
 import type { ModelPrice, TokenUsage } from '../metering/types.ts';
 import type { TokenEstimate } from '../limits/estimate.ts';
@@ -18,6 +18,8 @@ export interface Outcome {
   readonly status: number;
   readonly caller: Caller | undefined;
   readonly requestedModel: string | undefined;
+  /** upstreamModel is the model sent upstream when the requested one is an alias of it. */
+  readonly upstreamModel?: string;
   readonly mode: RequestMode | undefined;
   readonly stream: boolean;
   readonly usage: TokenUsage | undefined;
@@ -61,7 +63,7 @@ interface Labels {
 
 function usageCost(o: Outcome, config: ProxyConfig): number | undefined {
   if (o.usage === undefined) return undefined;
-  const price = priceFor(config.prices, o.requestedModel ?? o.usage.model);
+  const price = modelPrice(config.prices, o.requestedModel ?? o.usage.model, o.upstreamModel);
   return price ? costMicros(o.usage, price) : undefined;
 }
 
@@ -94,6 +96,7 @@ function logFields(o: Outcome, labels: Labels, cost: number | undefined, settled
   return {
     route: o.spec.route,
     model: labels.model,
+    upstreamModel: o.upstreamModel !== o.requestedModel ? o.upstreamModel : undefined,
     status: o.status,
     mode: o.mode,
     caller: labels.caller,
@@ -123,7 +126,7 @@ async function settle(o: Outcome, deps: OutcomeDeps): Promise<Settlement | undef
     estimate: o.held.estimate,
     // The model's price as the cost metrics have it; a model the table does not price (reported by
     // a client-sealed answer) is charged at the reservation's price, never for free.
-    price: priceFor(deps.config.prices, o.requestedModel ?? o.usage?.model) ?? o.held.price,
+    price: modelPrice(deps.config.prices, o.requestedModel ?? o.usage?.model, o.upstreamModel) ?? o.held.price,
     usage: o.usage,
     answered: o.mode !== undefined,
     status: o.status,
@@ -139,7 +142,7 @@ async function settle(o: Outcome, deps: OutcomeDeps): Promise<Settlement | undef
 /** recordOutcome writes one finished request to metrics, the limiter, the trace span and the log. */
 export async function recordOutcome(o: Outcome, deps: OutcomeDeps, sinks: { span: Span; log: FastifyBaseLogger }): Promise<void> {
   const labels: Labels = {
-    model: modelLabel(o.requestedModel ?? o.usage?.model, { allowed: deps.config.models.allowed, priced: deps.config.prices.models }),
+    model: modelLabel(o.requestedModel ?? o.usage?.model, { allowed: deps.config.models.allowed, priced: deps.config.prices.models, aliases: deps.config.models.aliases }),
     caller: o.caller?.label ?? 'unauthenticated',
     callerNamespace: o.caller?.namespace ?? '',
   };

@@ -19,6 +19,23 @@ export const modelsSchema = {
       'x-kubernetes-list-type': 'set',
       items: { description: 'A model name as the upstream knows it.', ...MODEL_NAME },
     },
+    aliases: {
+      description:
+        'Names callers may use for an upstream model: a JSON request naming an alias is sent upstream with the model it maps to, ' +
+        'and is metered, priced (the alias\'s own price if spec.prices names it, else its model\'s) and listed by /v1/models under the ' +
+        'alias. An alias is offered whatever the allowed list says. Forms (audio transcriptions) must name the model itself.',
+      type: 'object',
+      maxProperties: 256,
+      additionalProperties: {
+        type: 'object',
+        required: ['model'],
+        properties: { model: { description: 'The upstream model the alias stands for (not another alias).', ...MODEL_NAME } },
+      },
+      'x-kubernetes-validations': [
+        { rule: 'self.all(a, size(a) <= 253)', message: 'an alias is at most 253 characters' },
+        { rule: 'self.all(a, !(self[a].model in self))', message: 'an alias must map to an upstream model, not to an alias' },
+      ],
+    },
   },
 } as const satisfies JSONSchemaProps;
 

@@ -69,6 +69,7 @@ export interface AttestationSpec {
 /** ModelsSpec restricts the models callers may ask for. */
 export interface ModelsSpec {
   readonly allowed?: readonly string[];
+  readonly aliases?: Readonly<Record<string, { readonly model: string }>>;
 }
 
 /** ModelPrice is what a million tokens cost, as decimal strings of the price table's currency. */
