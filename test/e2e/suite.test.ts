@@ -12,12 +12,14 @@ import { deploySimulator, stopOpenLoops } from './harness/world.ts';
 import type { World } from './harness/world-state.ts';
 import { adminPolicyScenario } from './scenarios/admin-policy.ts';
 import { attestationScenario } from './scenarios/attestation.ts';
+import { availableScenario } from './scenarios/available.ts';
 import { budgetsScenario } from './scenarios/budgets.ts';
 import { endpointScenario } from './scenarios/endpoint.ts';
 import { failClosedScenario } from './scenarios/fail-closed.ts';
 import { failoverScenario } from './scenarios/failover.ts';
 import { installScenario } from './scenarios/install.ts';
 import { keyRotationScenario } from './scenarios/key-rotation.ts';
+import { rolloutBlipScenario } from './scenarios/rollout-blip.ts';
 import { sidecarScenario } from './scenarios/sidecar.ts';
 import { uninstallScenario } from './scenarios/uninstall.ts';
 
@@ -41,10 +43,12 @@ afterEach(async (context) => {
 describe('attested-inference-operator end to end', () => {
   installScenario(world);
   endpointScenario(world);
+  availableScenario(world);
   sidecarScenario(world);
   attestationScenario(world);
   keyRotationScenario(world);
   failClosedScenario(world);
+  rolloutBlipScenario(world);
   failoverScenario(world);
   budgetsScenario(world);
   adminPolicyScenario(world);
