@@ -35,10 +35,11 @@ export function attestationReport(runtime: Runtime): AttestationReport {
 }
 
 /**
- * registerAdminRoutes serves probes, metrics and status on the admin listener. `/readyz` means the
- * process can answer (config loaded, listening, not draining), not that the upstream is attested:
- * an attestation failure is answered per request with a clear error instead of removing the pods
- * from their Service (see docs/adr/0001).
+ * registerAdminRoutes serves probes, metrics and status on the admin listener. `/readyz` is false
+ * while draining and until the upstream verified once or the first-verification window passed
+ * (docs/adr/0013, checked in a hook ahead of this route); after that an attestation failure is
+ * answered per request with a clear error instead of removing the pods from their Service
+ * (docs/adr/0001).
  */
 export function registerAdminRoutes(app: FastifyInstance, runtime: Runtime, lifecycle: { readonly draining: () => boolean }): void {
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));

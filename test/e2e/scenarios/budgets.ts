@@ -61,12 +61,15 @@ function chatFrom(k: E2e, pod: string, baseUrl: string): Promise<ClientAnswer> {
 /** Issue #10 on real pods: two replicas and an injected sidecar share one namespace budget through Redis. */
 export function budgetsScenario(world: World): void {
   describe('8. a namespace budget shared by replicas and a sidecar through Redis', () => {
-    it('admits about the budget in total across both replicas and the sidecar, then refuses everywhere with insufficient_quota', async () => {
+    it('admits up to the budget in total across both replicas and the sidecar, never over, then refuses everywhere with insufficient_quota', async () => {
       const { k } = world;
       await namespaceWithKey(k, NS, 'sk-e2e-budget-key', { 'inference.attested.dev/injection': 'enabled' });
       await deployRedis(k);
       const manifest = endpointManifest(ENDPOINT, NS, world.publicKeyPem) as { spec: Record<string, unknown> };
       manifest.spec.budgets = { namespace: { daily: BUDGET } };
+      // Each request reserves its body at four bytes a token plus 16 output tokens, more than the
+      // simulator's answers use (a few words each way), so requests never overshoot the budget.
+      manifest.spec.reservation = { defaultOutputTokens: 16, inputBytesPerToken: 4 };
       manifest.spec.limitsStore = { redis: { url: BUDGET_LIMITS_STORE, passwordSecretRef: { name: LIMITS_SECRET }, failurePolicy: 'FailClosed' } };
       await k.apply([manifest]);
       await waitReady(k, NS, ENDPOINT);
@@ -89,11 +92,11 @@ export function budgetsScenario(world: World): void {
       expect(refused?.error).toMatchObject({ status: 429, code: 'insufficient_quota' });
       expect(admitted.service).toBeGreaterThan(0);
       expect(admitted.sidecar).toBeGreaterThan(0);
-      // One budget for all three proxies: sequential calls overshoot by at most the last request's
-      // cost; per-proxy budgets would have admitted up to three times as much.
-      const perRequest = spent / (admitted.service + admitted.sidecar);
-      expect(spent).toBeGreaterThanOrEqual(BUDGET_MICROS);
-      expect(spent).toBeLessThan(BUDGET_MICROS + perRequest + 1);
+      // One budget for all three proxies, held by reservations: the spend stops below the budget,
+      // once what is left no longer covers a request's estimate; per-proxy budgets would have
+      // admitted up to three times as much.
+      expect(spent).toBeLessThan(BUDGET_MICROS);
+      expect(spent).toBeGreaterThanOrEqual(BUDGET_MICROS * 0.8);
       for (const url of [SERVICE_URL, SERVICE_URL, SERVICE_URL, SIDECAR_URL]) {
         expect((await chatFrom(k, 'metered-app', url)).error?.code).toBe('insufficient_quota');
       }
@@ -101,10 +104,10 @@ export function budgetsScenario(world: World): void {
       const window = await eventually('status.budgets to show the day spent', async () => {
         const budgets = (await getEndpoint(k, NS, ENDPOINT)).status as { budgets?: { window: string; budget: string; spent: string; percentUsed?: number }[] } | undefined;
         const day = budgets?.budgets?.find((b) => b.window === 'day');
-        return day !== undefined && (day.percentUsed ?? 0) >= 100 ? day : undefined;
+        return day !== undefined && (day.percentUsed ?? 0) >= 80 ? day : undefined;
       }, { timeoutMs: 150_000, intervalMs: 5_000 });
       expect(Math.round(Number(window.spent) * 1e6)).toBe(spent);
-      const events = await k.json<{ items: { reason: string }[] }>(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${ENDPOINT},reason=BudgetExhausted`]);
+      const events = await k.json<{ items: { reason: string }[] }>(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${ENDPOINT},reason=BudgetAlmostSpent`]);
       expect(events.items.length).toBeGreaterThan(0);
     });
   });
