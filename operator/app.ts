@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { API_VERSION, KIND, PLURAL, type InferenceEndpoint, type RolloutRecord } from './api/v1alpha1/types.ts';
 import { AttestationWatcher } from './attestation/watcher.ts';
 import type { OperatorOptions } from './config.ts';
-import { Controller, related } from './controller/controller.ts';
+import { Controller, related, type RelatedWatch } from './controller/controller.ts';
 import { EventRecorder, kubernetesEventSink } from './controller/events.ts';
 import { createRedisSpendReader } from './limits/spend-reader.ts';
 import { loadLimitsStores } from './limits/store-config.ts';
@@ -14,6 +14,8 @@ import { labelMapper, ownerMapper } from './controller/keys.ts';
 import { LeaderElector } from './controller/leader-election.ts';
 import { kubernetesLeaseStore } from './controller/lease-store.ts';
 import { Manager } from './controller/manager.ts';
+import { ALWAYS_OPEN, fencedKubeConfig } from './controller/fence.ts';
+import { DEFAULT_TURN_TIMEOUT_MS, RolloutPacer } from './controller/rollout-pacer.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
 import { startProbeServer, type ProbeServer } from './controller/probes.ts';
 import { kubernetesPort } from './reconcile/cluster.ts';
@@ -101,6 +103,16 @@ function informers(kc: KubeConfig, logger: Logger, namespaces: readonly string[]
   };
 }
 
+/**
+ * relatedWatches bring an endpoint back when one of its children changes (someone edited or
+ * deleted it: drift correction) and when its Service's EndpointSlices change (Available). A slice
+ * is the Service's, not the endpoint's: the endpoint label it copied from the Service names it.
+ */
+function relatedWatches(parts: Parts, reconciler: EndpointReconciler): RelatedWatch[] {
+  const owned = [parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }), (o) => reconciler.isOwnWrite(o)));
+  return [...owned, related(parts.slices, labelMapper(LABEL_ENDPOINT))];
+}
+
 function loadKubeConfig(options: OperatorOptions): KubeConfig {
   const kc = new KubeConfig();
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
@@ -160,6 +172,29 @@ function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDe
 }
 
 /**
+ * fencedWriters are the leader elector and the controllers' kubeconfig and Event recorder: every write goes through the
+ * leader fence (docs/adr/0015-leader-fencing-and-rollout-pacing.md), so a replica whose lease is
+ * not fresh writes nothing, buffered Events included. The lease and the webhook use `kc`.
+ */
+function fencedWriters(options: OperatorOptions, kc: KubeConfig, logger: Logger): { elector?: LeaderElector; writer: KubeConfig; leaderEvents: EventRecorder } {
+  const elector = leaderElector(options, kc, logger);
+  const writer = fencedKubeConfig(kc, elector ? { mayWrite: () => elector.holdsLease() } : ALWAYS_OPEN);
+  const leaderEvents = new EventRecorder({ sink: kubernetesEventSink(writer.makeApiClient(EventsV1Api)), logger }, { reportingController: 'attested-inference-operator', reportingInstance: options.identity });
+  return { ...(elector ? { elector } : {}), writer, leaderEvents };
+}
+
+/** rolloutPacer paces each upstream's rollouts (--max-concurrent-rollouts); a freed turn requeues the endpoints waiting for one. */
+function rolloutPacer(options: OperatorOptions, requeue: { to?: (key: string) => void }): RolloutPacer {
+  return new RolloutPacer({ now: () => Date.now(), onTurnFreed: (keys) => keys.forEach((key) => requeue.to?.(key)) }, { maxConcurrent: options.maxConcurrentRollouts, turnTimeoutMs: DEFAULT_TURN_TIMEOUT_MS });
+}
+
+/** leaderElector campaigns for the operator's Lease with the unfenced kubeconfig, when leader election is on. */
+function leaderElector(options: OperatorOptions, kc: KubeConfig, logger: Logger): LeaderElector | undefined {
+  if (!options.leaderElection) return undefined;
+  return new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity });
+}
+
+/**
  * startOperator wires the operator: informers on InferenceEndpoints and on the children it
  * manages (Deployments whole, the other kinds as metadata), one controller, the attestation
  * watcher that requeues endpoints when their upstream changes, leader election, Events, metrics
@@ -171,12 +206,13 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const metrics = createControllerMetrics(registry);
   const own = operatorMetrics(registry);
   const recorder = new EventRecorder({ sink: kubernetesEventSink(kc.makeApiClient(EventsV1Api)), logger }, { reportingController: 'attested-inference-operator', reportingInstance: options.identity });
+  const { elector, writer, leaderEvents } = fencedWriters(options, kc, logger);
   const parts = informers(kc, logger, options.namespaces);
   const requeue: { to?: (key: string) => void } = {};
   const watcher = attestationWatcher(options, own, logger, requeue);
   const monitors = watchServiceMonitorSupport(kc);
   await monitors.refresh();
-  const port = cachedPort(kubernetesPort(kc, (endpoint, type, reason, message) => recorder.event(endpoint, type, reason, message)), parts);
+  const port = cachedPort(kubernetesPort(writer, (endpoint, type, reason, message) => leaderEvents.event(endpoint, type, reason, message)), parts);
   const spend = createRedisSpendReader({ stores: await loadLimitsStores(options.limitsStoreConfig), logger: logger.child({ component: 'limits-store' }) });
   const reconciler = new EndpointReconciler({
     port,
@@ -184,32 +220,27 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     spend,
     now: () => new Date(),
     ...reconcilerSettings(options),
-    onRollout: rolloutHook(kc, { recorder, logger, rollouts: own.rollouts }, options.webhook !== undefined),
+    onRollout: rolloutHook(writer, { recorder: leaderEvents, logger, rollouts: own.rollouts }, options.webhook !== undefined),
     serviceMonitor: () => monitors.supported(),
+    pacer: rolloutPacer(options, requeue),
   });
   const controller = new Controller<InferenceEndpoint>({ logger, metrics }, {
     name: 'inferenceendpoint',
     primary: parts.endpoints,
-    // A child's change (someone edited or deleted it) brings its endpoint back for drift correction.
-    watches: [
-      ...[parts.deployments, ...parts.children].map((source) => related(source, ownerMapper({ apiVersion: API_VERSION, kind: KIND }), (o) => reconciler.isOwnWrite(o))),
-      // A slice is the Service's, not the endpoint's; the endpoint label it copied from the Service names the endpoint.
-      related(parts.slices, labelMapper(LABEL_ENDPOINT)),
-    ],
+    watches: relatedWatches(parts, reconciler),
     workers: options.workers,
     // Status writes bump resourceVersion but not generation: they need no reconcile of their own.
     updateFilter: (object, previous) => object.metadata.generation !== previous?.metadata.generation || object.metadata.deletionTimestamp !== undefined,
-    reconcile: async (key) => {
-      const outcome = await reconciler.reconcile(key);
+    reconcile: async (key, signal) => {
+      const outcome = await reconciler.reconcile(key, signal);
       own.upstreams.set(watcher.upstreamCount());
       return outcome;
     },
   });
   requeue.to = (key) => controller.enqueue(key);
-  const elector = options.leaderElection
-    ? new LeaderElector({ store: kubernetesLeaseStore(kc.makeApiClient(CoordinationV1Api), { namespace: options.leaseNamespace, name: options.leaseName }), logger }, { identity: options.identity })
-    : undefined;
-  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children, parts.slices], controllers: [controller as unknown as Controller] });
+  // A deposed leader stops polling upstreams; the next term verifies them afresh.
+  const leaderOnly = [{ start: () => watcher.resume(), stop: () => watcher.pause() }];
+  const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children, parts.slices], controllers: [controller as unknown as Controller], leaderOnly });
   registerConditionMetric(registry, { endpoints: () => parts.endpoints.list(), exporting: () => manager.isLeader() });
   const webhook = await startInjection(options, { kc, logger, registry, recorder });
   const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });
@@ -226,7 +257,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
       monitors.stop();
       watcher.stop();
       await spend.close();
-      await recorder.flush();
+      await Promise.all([leaderEvents.flush(), recorder.flush()]);
       await probes.close();
     },
   };

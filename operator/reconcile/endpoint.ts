@@ -2,8 +2,8 @@ import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { REASONS } from '../api/v1alpha1/conditions.ts';
 import type { BudgetWindowStatus, Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
 import type { UpstreamObservation } from '../attestation/observation.ts';
-import type { AttestationWatcher } from '../attestation/watcher.ts';
-import { BudgetReports, budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
+import { VERIFY_TIMEOUT_MS, type AttestationWatcher } from '../attestation/watcher.ts';
+import { budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
 import type { SpendReader } from '../limits/spend-reader.ts';
 import { LimitsStoreRefused } from '../limits/store-access.ts';
 import { developmentTrustAllowed, policyViolations, type PolicyViolation } from '../policy/admin-policy.ts';
@@ -13,11 +13,13 @@ import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
 import { endpointUrl } from '../resources/networking.ts';
 import { isConflict } from '../controller/api-errors.ts';
+import type { RolloutPacer, Turn } from '../controller/rollout-pacer.ts';
 import { AppliedRecords } from './apply.ts';
-import { ChildWriter, type ChildrenOutcome } from './children.ts';
+import { ChildWriter } from './children.ts';
 import { controlledBy } from './ownership.ts';
 import type { ClusterPort } from './port.ts';
 import { refusedStatus, removeChildren } from './refused.ts';
+import { reportProgress, rolloutStep } from './rollout-step.ts';
 import { readyAddresses } from './routing.ts';
 import { secretProblems } from './secrets.ts';
 import { computeStatus, rolloutSettled, type Problem } from './status.ts';
@@ -33,13 +35,47 @@ export interface EndpointReconcilerDeps {
   /** serviceMonitor says whether the cluster serves the ServiceMonitor CRD right now. */
   readonly serviceMonitor?: () => boolean;
   readonly now: () => Date;
-  /** firstVerificationTimeoutMs bounds how long a new endpoint waits for its upstream's first verification. */
-  readonly firstVerificationTimeoutMs?: number;
+  /** onRollout hears each rollout once, after the status write that records it succeeded (the counter, sidecar rolls). */
   readonly onRollout?: (endpoint: InferenceEndpoint, rollout: RolloutRecord) => void;
+  /** pacer paces rollouts per upstream (--max-concurrent-rollouts); absent, every endpoint rolls at once. */
+  readonly pacer?: RolloutPacer;
   /** spend reads namespace budgets' spend from the limits store, for status.budgets (ADR 0007). */
   readonly spend?: SpendReader;
   /** budgetPollMs is how often an endpoint with namespace budgets is looked at again (default a minute). */
   readonly budgetPollMs?: number;
+}
+
+/** Gathered is what a pass read before deciding: the watcher's observation and the Deployment the endpoint controls. */
+interface Gathered {
+  readonly observation: UpstreamObservation;
+  readonly deployment: V1Deployment | undefined;
+}
+
+/** Release is #release's decision: the digest to stamp, the endpoint as now stored, whether to hold the Deployment back, and when to look again. */
+interface Release {
+  readonly endpoint: InferenceEndpoint;
+  readonly digest?: string;
+  readonly holdDeployment: boolean;
+  readonly retryAfterMs?: number;
+}
+
+/** FIRST_OBSERVATION_RETRY_MS is a fallback look while the first verification is pending; its arrival requeues the endpoint at once. */
+const FIRST_OBSERVATION_RETRY_MS = VERIFY_TIMEOUT_MS + 1000;
+/** TURN_RETRY_MS is a fallback look while waiting for a rollout turn; a freed turn requeues the waiting endpoints at once. */
+const TURN_RETRY_MS = 15_000;
+
+/** NEVER_ABORTED stands in for the signal of a caller that passes none (tests, tools). */
+const NEVER_ABORTED = new AbortController().signal;
+
+/** pendingRelease is a pass's Release before the rollout step: a new endpoint whose upstream is not verified yet holds its Deployment back. */
+function pendingRelease(endpoint: InferenceEndpoint, gathered: Gathered): Release {
+  const pending = gathered.observation.status === 'pending' && gathered.deployment === undefined;
+  return { endpoint, holdDeployment: pending, ...(pending ? { retryAfterMs: FIRST_OBSERVATION_RETRY_MS } : {}) };
+}
+
+/** jitteredMs spreads a fallback look over [ms, 1.5 ms), so endpoints waiting together do not come back together. */
+function jitteredMs(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (1 + 0.5 * random()));
 }
 
 /** ReconcileOutcome tells the controller whether to look again later. */
@@ -74,7 +110,6 @@ export class EndpointReconciler {
   readonly #deps: EndpointReconcilerDeps;
   readonly #applied = new AppliedRecords();
   readonly #children: ChildWriter;
-  readonly #budgetReports = new BudgetReports();
 
   constructor(deps: EndpointReconcilerDeps) {
     this.#deps = deps;
@@ -87,39 +122,48 @@ export class EndpointReconciler {
   }
 
   /** reconcile handles one `namespace/name` key: gather, compute, compare, write. */
-  async reconcile(key: string): Promise<ReconcileOutcome> {
+  async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
     const [namespace = '', name = ''] = key.split('/');
     const endpoint = await this.#deps.port.getEndpoint(namespace, name);
     if (endpoint === undefined || endpoint.metadata.deletionTimestamp !== undefined) {
       // Owner references let the garbage collector remove the children.
-      this.#deps.watcher.forget(key);
-      this.#deps.spend?.forget(key);
-      this.#budgetReports.forget(key);
+      this.#forget(key);
       this.#applied.forget(namespace, Object.values(childNames(name)));
       return {};
     }
     // The admin policy comes before anything is verified, rendered or applied (operator/policy/).
     const violations = this.#violations(endpoint);
     if (violations.length > 0) return this.#refuse(key, endpoint, violations);
-    const { observation, deployment } = await this.#gather(key, endpoint);
+    // Leadership lost or shutting down: stop before the next write (the fence refuses it anyway).
+    const abort = signal ?? NEVER_ABORTED;
+    const gathered = await this.#gather(key, endpoint);
+    const { observation, deployment } = gathered;
     const now = this.#deps.now();
-    const { digest, rollout: wanted } = releaseToStamp(endpoint, observation, stampedRelease(deployment), now);
-    const allowDevelopmentTrust = developmentTrustAllowed(this.#policy(), endpoint.metadata.namespace ?? '', this.#deps.options.allowDevelopmentTrust === true);
-    const desired = desiredChildren(endpoint, { ...this.#deps.options, allowDevelopmentTrust, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(digest ? { releaseDigest: digest } : {}), ...(deployment ? { previousDeployment: deployment } : {}) });
+    const release = await this.#release({ key, endpoint, gathered, now, signal: abort });
+    if (release === undefined) return { requeueAfterMs: 250 };
+    abort.throwIfAborted();
     const problems: Problem[] = [];
-    const written = await this.#children.writeAll(endpoint, desired.objects, problems);
+    const written = await this.#children.writeAll(endpoint, this.#render(endpoint, deployment, release), problems);
     // Only a generation whose every child was written counts as observed (docs/adr/0014-ready-and-available.md).
     const childrenWritten = written.retryAfterMs === undefined && problems.length === 0;
-    const { current, rollout } = afterWrite(written, deployment, wanted);
-    this.#recordRollout(endpoint, rollout);
+    const current = written.deployment ?? deployment;
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const budgets = await this.#budgets(endpoint, now, problems);
     const routableAddresses = await this.#routable(endpoint);
-    const computed = computeStatus({ endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), ...(rollout ? { lastRollout: rollout } : {}), now, childrenWritten, routableAddresses });
-    if (!(await this.#writeStatus(endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
+    // The rollout record, if any, is in release.endpoint's status already: computeStatus keeps it.
+    const computed = computeStatus({ endpoint: release.endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), now, childrenWritten, routableAddresses });
+    abort.throwIfAborted();
+    if (!(await this.#writeStatus(release.endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
-    return soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs);
+    return soonest(soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs), release.retryAfterMs);
+  }
+
+  /** #forget drops what the operator keeps in memory for an endpoint it no longer renders: its upstream, spend and rollout turn. */
+  #forget(key: string): void {
+    this.#deps.watcher.forget(key);
+    this.#deps.spend?.forget(key);
+    this.#deps.pacer?.forget(key);
   }
 
   #policy(): AdminPolicy {
@@ -137,8 +181,7 @@ export class EndpointReconciler {
    */
   async #refuse(key: string, endpoint: InferenceEndpoint, violations: readonly PolicyViolation[]): Promise<ReconcileOutcome> {
     const namespace = endpoint.metadata.namespace ?? '';
-    this.#deps.watcher.forget(key);
-    this.#deps.spend?.forget(key);
+    this.#forget(key);
     const { removed, failed } = await removeChildren(this.#deps.port, endpoint, this.#deps.serviceMonitor?.() === true);
     this.#applied.forget(namespace, Object.values(childNames(endpoint.metadata.name ?? '')));
     if (removed.length > 0) this.#deps.port.event(endpoint, 'Warning', 'PolicyViolation', `Deleted ${removed.join(', ')}: the admin policy refuses the endpoint.`);
@@ -159,8 +202,7 @@ export class EndpointReconciler {
     }
     try {
       const spent = await this.#deps.spend.read(endpoint, declared.map((b) => b.window), now.getTime());
-      // Written on a meaningful change or at a slow cadence, not on every poll (BudgetReports).
-      return this.#budgetReports.report(`${endpoint.metadata.namespace ?? ''}/${endpoint.metadata.name ?? ''}`, endpoint.status?.budgets, budgetWindows(declared, spent, now.getTime()), now.getTime());
+      return budgetWindows(declared, spent, now.getTime());
     } catch (error) {
       problems.push(spendProblem(endpoint, error));
       return endpoint.status?.budgets ?? [];
@@ -173,8 +215,9 @@ export class EndpointReconciler {
     for (const e of budgetEvents(endpoint.status?.budgets, budgets, endpoint.spec.prices.currency)) this.#deps.port.event(endpoint, e.type, e.reason, e.message);
   }
 
-  async #gather(key: string, endpoint: InferenceEndpoint): Promise<{ observation: UpstreamObservation; deployment: V1Deployment | undefined }> {
-    const observation = await this.#deps.watcher.firstObservation(key, endpoint, this.#deps.firstVerificationTimeoutMs ?? 10_000);
+  /** #gather reads what the pass needs; the observation is what the watcher knows now (it never waits on the network). */
+  async #gather(key: string, endpoint: InferenceEndpoint): Promise<Gathered> {
+    const observation = this.#deps.watcher.observe(key, endpoint);
     const found = await this.#deps.port.getDeployment(endpoint.metadata.namespace ?? '', childNames(endpoint.metadata.name ?? '').deployment);
     // A Deployment of that name the endpoint does not control (docs/adr/0010-no-adoption.md) says nothing about its pods.
     const deployment = controlledBy(found?.metadata, endpoint) ? found : undefined;
@@ -195,10 +238,62 @@ export class EndpointReconciler {
     return secretProblems(endpoint, await this.#deps.port.mountFailures(endpoint.metadata.namespace ?? '', prefix));
   }
 
-  #recordRollout(endpoint: InferenceEndpoint, rollout: RolloutRecord | undefined): void {
-    if (rollout === undefined) return;
-    this.#deps.port.event(endpoint, 'Normal', 'ReleaseChanged', `Upstream release changed from ${rollout.fromDigest ?? '?'} to ${rollout.toDigest ?? '?'}; rolling the proxy pods.`);
-    this.#deps.onRollout?.(endpoint, rollout);
+  /**
+   * #release decides which release the pod template carries this pass. A release transition
+   * needs a turn (the pacer: at most N endpoints of an upstream roll at once) and is recorded in
+   * status before the template changes; its Event, counter and sidecar roll fire only after that
+   * write succeeded, so a conflict (undefined: look again) neither loses nor repeats them. The
+   * returned endpoint carries the status as written.
+   */
+  async #release(pass: { key: string; endpoint: InferenceEndpoint; gathered: Gathered; now: Date; signal: AbortSignal }): Promise<Release | undefined> {
+    const { key, endpoint, gathered, signal } = pass;
+    const stamped = stampedRelease(gathered.deployment);
+    const { digest, rollout: wanted } = releaseToStamp(endpoint, gathered.observation, stamped, pass.now);
+    const group = this.#deps.watcher.upstreamOf(key);
+    reportProgress(this.#deps.pacer, { key, group, endpoint, deployment: gathered.deployment, stamped });
+    const step = rolloutStep({ key, endpoint, wanted, group }, this.#deps.pacer);
+    const base = pendingRelease(endpoint, gathered);
+    if (step.kind === 'wait') {
+      this.#announceWait(endpoint, step.turn);
+      return { ...base, ...(stamped ? { digest: stamped } : {}), retryAfterMs: jitteredMs(TURN_RETRY_MS) };
+    }
+    if (step.kind !== 'record') return { ...base, ...(digest ? { digest } : {}) };
+    signal.throwIfAborted();
+    const recorded = await this.#writeRecord(endpoint, step.record);
+    if (recorded === undefined) return undefined;
+    this.#deps.port.event(recorded, 'Normal', 'ReleaseChanged', `Upstream release changed from ${step.record.fromDigest ?? '?'} to ${step.record.toDigest ?? '?'}; rolling the proxy pods.`);
+    this.#deps.onRollout?.(recorded, step.record);
+    return { ...base, endpoint: recorded, ...(digest ? { digest } : {}) };
+  }
+
+  /**
+   * #render is the children to write: the Deployment carries the release decided for this pass;
+   * until the upstream's first verification arrives, a new endpoint gets no Deployment at all, so
+   * its pods start on an attested release instead of rolling right after they started.
+   */
+  #render(endpoint: InferenceEndpoint, deployment: V1Deployment | undefined, release: Release): KubernetesObject[] {
+    const allowDevelopmentTrust = developmentTrustAllowed(this.#policy(), endpoint.metadata.namespace ?? '', this.#deps.options.allowDevelopmentTrust === true);
+    const desired = desiredChildren(endpoint, { ...this.#deps.options, allowDevelopmentTrust, serviceMonitor: this.#deps.serviceMonitor?.() === true, ...(release.digest ? { releaseDigest: release.digest } : {}), ...(deployment ? { previousDeployment: deployment } : {}) });
+    return release.holdDeployment ? desired.objects.filter((o) => o.kind !== 'Deployment') : [...desired.objects];
+  }
+
+  /** #writeRecord writes the rollout record alone into the status as it is (no condition changes); undefined on a conflict. */
+  async #writeRecord(endpoint: InferenceEndpoint, record: RolloutRecord): Promise<InferenceEndpoint | undefined> {
+    const previous = endpoint.status ?? {};
+    const status: InferenceEndpointStatus = { ...previous, attestation: { ...previous.attestation, lastRollout: record } };
+    try {
+      await this.#deps.port.writeStatus(endpoint, status);
+    } catch (error) {
+      if (isConflict(error)) return undefined;
+      throw error;
+    }
+    return { ...endpoint, status };
+  }
+
+  /** #announceWait records an Event when an endpoint starts waiting for its rollout turn. */
+  #announceWait(endpoint: InferenceEndpoint, turn: Extract<Turn, { granted: false }>): void {
+    if (!turn.newlyWaiting) return;
+    this.#deps.port.event(endpoint, 'Normal', 'RolloutWaiting', `Waiting for a turn to roll to the new release: ${String(turn.rolling)} endpoints of the same upstream are rolling (--max-concurrent-rollouts); ${String(turn.position)} in line.`);
   }
 
   /**
@@ -242,12 +337,6 @@ function withBudgets(status: InferenceEndpointStatus, budgets: readonly BudgetWi
 function nextLook(settled: boolean, budgets: readonly BudgetWindowStatus[] | undefined, budgetPollMs = 60_000): ReconcileOutcome {
   if (!settled) return { requeueAfterMs: 5000 };
   return budgets === undefined ? {} : { requeueAfterMs: budgetPollMs };
-}
-
-/** afterWrite is the Deployment to report on (as just written, else as found) and the rollout that happened (none when writing was held back). */
-function afterWrite(written: ChildrenOutcome, found: V1Deployment | undefined, rollout: RolloutRecord | undefined): { current: V1Deployment | undefined; rollout?: RolloutRecord } {
-  const current = written.deployment ?? found;
-  return written.retryAfterMs === undefined && rollout !== undefined ? { current, rollout } : { current };
 }
 
 /** soonest is `outcome`, looking again after `retryAfterMs` instead if that is sooner (children held back by a name conflict). */

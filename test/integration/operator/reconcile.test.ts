@@ -40,6 +40,11 @@ describe('the endpoint reconciler against the real API server', () => {
   it('creates every child, owned and labelled, and reports Ready and Attested once pods run', async () => {
     await createEndpoint(cluster, ns.name, 'chat', simulatorEndpointSpec(simulator));
     await reconciler.reconcile(`${ns.name}/chat`);
+    // The first verification never holds up the reconcile: the endpoint is Pending, gets no Deployment yet, and its arrival requeues it.
+    await expect(apps.readNamespacedDeployment({ namespace: ns.name, name: 'chat-proxy' })).rejects.toThrow(/404/);
+    expect(condition(await readEndpoint(cluster, ns.name, 'chat'), 'Attested')).toMatchObject({ status: 'Unknown', reason: 'Pending' });
+    await waitFor('the first verification to requeue the endpoint', () => Promise.resolve(updates.some((keys) => keys.includes(`${ns.name}/chat`))), { timeoutMs: 30_000, intervalMs: 50 });
+    await reconciler.reconcile(`${ns.name}/chat`);
     const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'chat-proxy' });
     expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'InferenceEndpoint', name: 'chat', controller: true });
     expect(deployment.spec?.template.metadata?.annotations?.[ANNOTATION_RELEASE_DIGEST]).toBe(simulator.release.releaseDigest);
