@@ -25,6 +25,7 @@ import { EndpointReconciler, type EndpointReconcilerDeps } from './reconcile/end
 import type { ClusterPort } from './reconcile/port.ts';
 import { LABEL_ENDPOINT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/names.ts';
 import { SERVICE_NAME_LABEL } from './reconcile/routing.ts';
+import { startSidecarConfigurationRoller } from './webhook/configuration-rollout.ts';
 import { kubernetesSidecarRoller } from './webhook/rollout.ts';
 import { startWebhook, type RunningWebhook } from './webhook/start.ts';
 
@@ -148,19 +149,20 @@ function rolloutHook(kc: KubeConfig, deps: { recorder: EventRecorder; logger: Lo
 
 /**
  * startInjection starts the sidecar-injection webhook when it is configured. It runs on every
- * replica, leader or not: admission must not wait for an election.
+ * replica, leader or not: admission must not wait for an election. The roller of workloads whose
+ * sidecar configuration changed writes only on the leader.
  */
-async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; logger: Logger; registry: Registry; recorder: EventRecorder }): Promise<RunningWebhook | undefined> {
+async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; logger: Logger; registry: Registry; recorder: EventRecorder; endpoints: ResourceInformer<InferenceEndpoint>; isLeader: () => boolean }): Promise<RunningWebhook | undefined> {
   if (!options.webhook) {
     deps.logger.info('sidecar injection webhook off (no --webhook-service-name or --webhook-url)');
     return undefined;
   }
   const event = (object: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void => deps.recorder.event(object, type, reason, message);
-  return startWebhook({ kc: deps.kc, logger: deps.logger, registry: deps.registry, event }, {
-    ...options.webhook,
-    image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy },
-    policy: { policy: options.policy, proxyImage: options.proxyImage, allowDevelopmentTrust: options.allowDevelopmentTrust },
-  });
+  const image = { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy };
+  const policy = { policy: options.policy, proxyImage: options.proxyImage, allowDevelopmentTrust: options.allowDevelopmentTrust };
+  // Injected sidecars keep the configuration they started with: the leader rolls workloads that opted in when it changes.
+  startSidecarConfigurationRoller(deps.endpoints, { kc: deps.kc, logger: deps.logger, isLeader: deps.isLeader, event }, { image, policy });
+  return startWebhook({ kc: deps.kc, logger: deps.logger, registry: deps.registry, event }, { ...options.webhook, namespaces: options.namespaces, image, policy });
 }
 
 /** reconcilerSettings are the operator-level settings of the endpoint reconciler: rendering options and the admin policy. */
@@ -242,8 +244,8 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const leaderOnly = [{ start: () => watcher.resume(), stop: () => watcher.pause() }];
   const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children, parts.slices], controllers: [controller as unknown as Controller], leaderOnly });
   registerConditionMetric(registry, { endpoints: () => parts.endpoints.list(), exporting: () => manager.isLeader() });
-  const webhook = await startInjection(options, { kc, logger, registry, recorder });
-  const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() } }, { port: options.probePort, host: options.probeHost });
+  const webhook = await startInjection(options, { kc, logger, registry, recorder, endpoints: parts.endpoints, isLeader: () => manager.isLeader() });
+  const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() && (webhook?.ready() ?? true) } }, { port: options.probePort, host: options.probeHost });
   await manager.start();
   logger.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', leaderElection: options.leaderElection, probes: probes.url }, 'operator started');
   return {

@@ -21,8 +21,23 @@ export interface WebhookConfigurationOptions {
 /** EXCLUDED_NAMESPACES are never matched besides the operator's own (control-plane pods must never wait on us). */
 export const EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-// A pod annotation that names an endpoint (anything but an opt-out); CEL over the admitted object.
+// CEL over the admitted object. An explicit opt-out (the values decision.ts optIn reads as "out"):
+const OPTED_OUT = `has(object.metadata.annotations) && '${ANNOTATION_INJECT}' in object.metadata.annotations && object.metadata.annotations['${ANNOTATION_INJECT}'] in ['false', 'disabled']`;
+// A pod annotation that asks for injection (anything but an opt-out).
 const ANNOTATED = `has(object.metadata.annotations) && '${ANNOTATION_INJECT}' in object.metadata.annotations && !(object.metadata.annotations['${ANNOTATION_INJECT}'] in ['false', 'disabled'])`;
+
+/**
+ * matchConditionsFor keeps the API server from calling us for pods that need nothing from us
+ * (matchConditions, GA in Kubernetes 1.30): in an opted-in namespace every pod but an explicit
+ * opt-out; elsewhere only pods that ask by annotation. A pod the API server does not send is
+ * admitted whatever the failurePolicy, so an outage of the webhook never touches them
+ * (docs/adr/0016-webhook-under-change.md).
+ */
+function matchConditionsFor(namespaceOptedIn: boolean): V1MutatingWebhook['matchConditions'] {
+  return namespaceOptedIn
+    ? [{ name: 'pod-has-not-opted-out', expression: `!(${OPTED_OUT})` }]
+    : [{ name: 'pod-asks-for-injection', expression: ANNOTATED }];
+}
 
 function webhook(name: string, options: WebhookConfigurationOptions, caBundle: string, namespaceOptedIn: boolean): V1MutatingWebhook {
   const client = 'url' in options.client
@@ -40,9 +55,7 @@ function webhook(name: string, options: WebhookConfigurationOptions, caBundle: s
     },
     // An endpoint's own proxy pods are never sent to us, so they start even while the webhook is down.
     objectSelector: { matchExpressions: [{ key: LABEL_NAME, operator: 'NotIn', values: [PROXY_APP_NAME] }] },
-    // Outside opted-in namespaces the API server calls us only for pods that asked (matchConditions,
-    // GA in Kubernetes 1.30), so an outage never touches anyone else's pods.
-    ...(namespaceOptedIn ? {} : { matchConditions: [{ name: 'pod-asks-for-injection', expression: ANNOTATED }] }),
+    matchConditions: matchConditionsFor(namespaceOptedIn),
     failurePolicy: options.failurePolicy,
     matchPolicy: 'Equivalent',
     // Events and metrics are the only side effects, and the handler skips them for dry runs.
@@ -58,8 +71,8 @@ function webhook(name: string, options: WebhookConfigurationOptions, caBundle: s
 
 /**
  * webhookConfigurationFor is the MutatingWebhookConfiguration: one webhook for opted-in
- * namespaces (every pod there, so opt-outs are recorded too) and one for pods that opt in by
- * annotation elsewhere. Both use `failurePolicy` (docs/adr/0006-webhook-failure-policy.md).
+ * namespaces (every pod there but explicit opt-outs) and one for pods that opt in by annotation
+ * elsewhere. Both use `failurePolicy` (docs/adr/0006-webhook-failure-policy.md).
  */
 export function webhookConfigurationFor(options: WebhookConfigurationOptions, caBundlePem: string): V1MutatingWebhookConfiguration {
   const caBundle = Buffer.from(caBundlePem).toString('base64');
@@ -75,4 +88,28 @@ export function webhookConfigurationFor(options: WebhookConfigurationOptions, ca
       webhook('pods.sidecar.inference.attested.dev', options, caBundle, false),
     ],
   };
+}
+
+/** covers says whether `live` holds every field `desired` sets, with the same values; fields the API server defaults are ignored. */
+function covers(desired: unknown, live: unknown): boolean {
+  if (Array.isArray(desired)) return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => covers(d, live[i]));
+  if (desired !== null && typeof desired === 'object') {
+    if (live === null || typeof live !== 'object') return false;
+    return Object.entries(desired).every(([k, v]) => v === undefined || covers(v, (live as Record<string, unknown>)[k]));
+  }
+  return desired === live;
+}
+
+/**
+ * configurationCurrent says whether the live MutatingWebhookConfiguration still carries every
+ * webhook as the operator applies it, caBundle included. Someone else's write (a re-applied chart,
+ * `helm upgrade --force`, a hand edit) can blank the caBundle or change a field; the certificate
+ * controller then applies it again (docs/adr/0016-webhook-under-change.md).
+ */
+export function configurationCurrent(desired: V1MutatingWebhookConfiguration, live: V1MutatingWebhookConfiguration | undefined): boolean {
+  if (live === undefined) return false;
+  return (desired.webhooks ?? []).every((want) => {
+    const have = live.webhooks?.find((w) => w.name === want.name);
+    return have !== undefined && covers(want, have);
+  });
 }

@@ -145,4 +145,19 @@ describe('the admission handler and the patch builder', () => {
     const { outcomes } = await admit(pod, { dryRun: true });
     expect(outcomes[0]).toMatchObject({ dryRun: true, regarding: { kind: 'ReplicaSet', metadata: { name: 'app-1', uid: 'rs-uid', namespace: 'team-a' } } });
   });
+
+  it('confirms with the API server before refusing for want of an endpoint the cache has not seen, and only then', async () => {
+    const outcomes: InjectionOutcome[] = [];
+    const calls: string[] = [];
+    const confirm = { readNamespace: () => { calls.push('namespace'); return Promise.resolve({ name: 'team-a' }); }, listEndpoints: () => { calls.push('endpoints'); return Promise.resolve([chat]); } };
+    const deps = { readNamespace: () => Promise.resolve({ name: 'team-a' }), listEndpoints: () => Promise.resolve([]), confirm, report: (o: InjectionOutcome) => outcomes.push(o) };
+    const response = await admitPod({ uid: 'u', namespace: 'team-a', object: podFixture('app') }, deps, { image, failureMode: 'reject' });
+    expect(response.allowed).toBe(true);
+    expect(outcomes.map((o) => o.reason)).toEqual(['injected']);
+    expect(calls).toEqual(['namespace', 'endpoints']);
+    calls.length = 0;
+    await admitPod({ uid: 'u', namespace: 'team-a', object: podFixture('app') }, { ...deps, listEndpoints: () => Promise.resolve([chat]) }, { image, failureMode: 'reject' });
+    expect(calls).toEqual([]);
+  });
 });
+

@@ -29,12 +29,28 @@ export interface InjectionOutcome {
   readonly dryRun: boolean;
 }
 
-/** InjectorDeps are the handler's reads and its one report; tests pass fakes or the real API server. */
-export interface InjectorDeps {
+/** AdmissionReads are what admission reads: a namespace's metadata and the endpoints in it. */
+export interface AdmissionReads {
   readonly readNamespace: (name: string) => Promise<V1ObjectMeta>;
   readonly listEndpoints: (namespace: string) => Promise<readonly InferenceEndpoint[]>;
+}
+
+/**
+ * InjectorDeps are the handler's reads (the webhook's caches, cache.ts), the API server to
+ * confirm a refusal with, and its one report; tests pass fakes or the real API server.
+ */
+export interface InjectorDeps extends AdmissionReads {
+  /**
+   * confirm reads from the API server when the cached answer would refuse or skip the pod for want
+   * of an endpoint (CONFIRMED_REASONS): the cache may not have seen an endpoint created or
+   * reconciled a moment ago. A pod that gets its sidecar costs no request.
+   */
+  readonly confirm?: AdmissionReads;
   readonly report: (outcome: InjectionOutcome) => void;
 }
+
+/** CONFIRMED_REASONS are the decisions a cache that lags behind the API server could get wrong against the pod. */
+const CONFIRMED_REASONS: readonly ReasonCode[] = ['no-default-endpoint', 'endpoint-not-found', 'endpoint-not-ready'];
 
 /** InjectorOptions are the operator-level settings of injection. */
 export interface InjectorOptions {
@@ -65,7 +81,7 @@ function patchResponse(uid: string, before: V1Pod, after: V1Pod, warnings: reado
   };
 }
 
-async function gather(pod: V1Pod, namespace: string, deps: InjectorDeps): Promise<{ namespace: V1ObjectMeta; endpoints: readonly InferenceEndpoint[] }> {
+async function gather(pod: V1Pod, namespace: string, deps: AdmissionReads): Promise<{ namespace: V1ObjectMeta; endpoints: readonly InferenceEndpoint[] }> {
   const meta = await deps.readNamespace(namespace);
   // Most pods in the cluster never opted in: they cost one (cached) namespace read and no endpoint list.
   const wanted = optIn(pod.metadata, meta).kind;
@@ -93,13 +109,16 @@ function respond(request: AdmissionRequest, pod: V1Pod, decision: Decision, opti
 
 /**
  * admitPod is the webhook's logic as a plain function from an AdmissionRequest to its response:
- * gather the namespace and its endpoints (the only I/O), decide with the chain of named checks,
+ * gather the namespace and its endpoints (the only I/O; from the caches, confirmed with the API
+ * server before a refusal for want of an endpoint), decide with the chain of named checks,
  * build the mutated copy and diff it into a JSON Patch, report the outcome.
  */
 export async function admitPod(request: AdmissionRequest, deps: InjectorDeps, options: InjectorOptions): Promise<AdmissionResponse> {
   const pod = (request.object ?? {}) as V1Pod;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
-  const decision = decide({ pod, ...(await gather(pod, namespace, deps)), ...(options.policy ? { policy: options.policy } : {}) });
+  const policy = options.policy ? { policy: options.policy } : {};
+  let decision = decide({ pod, ...(await gather(pod, namespace, deps)), ...policy });
+  if (deps.confirm && CONFIRMED_REASONS.includes(decision.reason)) decision = decide({ pod, ...(await gather(pod, namespace, deps.confirm)), ...policy });
   const { response, result, message } = respond(request, pod, decision, options);
   deps.report({
     result,

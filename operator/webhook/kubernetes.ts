@@ -1,10 +1,11 @@
-import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { isNotFound } from '../controller/api-errors.ts';
 import { FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY } from '../resources/names.ts';
 import type { CertificateStore, StoredCertificates } from './certificate-controller.ts';
 import type { WebhookCertificates } from './certificates.ts';
-import { webhookConfigurationFor, type WebhookConfigurationOptions } from './configuration.ts';
+import type { AdmissionReads } from './handler.ts';
+import { configurationCurrent, webhookConfigurationFor, type WebhookConfigurationOptions } from './configuration.ts';
 
 const KEYS = { tlsCert: 'tls.crt', tlsKey: 'tls.key', caCert: 'ca.crt', caKey: 'ca.key', bundle: 'ca-bundle.crt', caCreatedAt: 'ca-created-at' } as const;
 
@@ -67,16 +68,35 @@ export function secretStore(kc: KubeConfig, namespace: string, name: string): Ce
   };
 }
 
-/** publishConfiguration applies the MutatingWebhookConfiguration (server-side apply) with the given CA bundle. */
-export function publishConfiguration(kc: KubeConfig, options: WebhookConfigurationOptions): (caBundlePem: string) => Promise<void> {
+/** ConfigurationPublisher writes the MutatingWebhookConfiguration and tells whether the live one is still as written. */
+export interface ConfigurationPublisher {
+  /** publish applies the configuration (server-side apply) with the given CA bundle. */
+  publish(caBundlePem: string): Promise<void>;
+  /** current reads the live configuration (one GET) and compares it with what publish would apply. */
+  current(caBundlePem: string): Promise<boolean>;
+}
+
+/** publishConfiguration binds the configuration's publisher to the API server. */
+export function publishConfiguration(kc: KubeConfig, options: WebhookConfigurationOptions): ConfigurationPublisher {
   const objects = KubernetesObjectApi.makeApiClient(kc);
-  return async (caBundlePem) => {
-    await objects.patch(webhookConfigurationFor(options, caBundlePem), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  return {
+    async publish(caBundlePem) {
+      await objects.patch(webhookConfigurationFor(options, caBundlePem), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    },
+    async current(caBundlePem) {
+      try {
+        return configurationCurrent(webhookConfigurationFor(options, caBundlePem), await admission.readMutatingWebhookConfiguration({ name: options.name }));
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
   };
 }
 
-/** clusterReads are the handler's two reads: a namespace's metadata and the endpoints in it. */
-export function clusterReads(kc: KubeConfig): { readNamespace: (name: string) => Promise<V1ObjectMeta>; listEndpoints: (namespace: string) => Promise<readonly InferenceEndpoint[]> } {
+/** clusterReads are the handler's two reads from the API server: a namespace's metadata and the endpoints in it. */
+export function clusterReads(kc: KubeConfig): AdmissionReads {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   return {

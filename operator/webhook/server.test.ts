@@ -5,14 +5,14 @@ import { createCertificateAuthority, issueCertificate, type CertificateAuthority
 import type { AdmissionRequest } from './admission.ts';
 import { startWebhookServer, type ServerClientAuth, type WebhookServer } from './server.ts';
 
-type Answer = { status: number; body: string } | { error: string };
+type Answer = { status: number; body: string; connection?: string } | { error: string };
 
 function post(port: number, ca: string, body: unknown, client?: KeyPairPem): Promise<Answer> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/mutate-pods', method: 'POST', ca, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), timeout: 5000 }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ...(res.headers.connection === 'close' ? { connection: 'close' } : {}) }));
       res.on('error', (error) => resolve({ error: error.message }));
     });
     req.on('error', (error) => resolve({ error: error.message }));
@@ -82,6 +82,16 @@ describe('startWebhookServer', () => {
       expect(await post(port, serverCa.certPem, review('a'))).toMatchObject({ status: 200 });
       expect(await post(port, serverCa.certPem, review('a', 'b'))).toEqual({ status: 400, body: 'request.namespace and request.object.metadata.namespace disagree\n' });
       expect(admitted.map((r) => r.namespace)).toEqual(['a', 'a']);
+    });
+  });
+
+  describe('draining', () => {
+    it('keeps answering, and ends each connection after its answer so callers move to another replica', async () => {
+      const { serverCa, port } = await start();
+      expect(await post(port, serverCa.certPem, review('a'))).not.toHaveProperty('connection', 'close');
+      server!.drain();
+      expect(await post(port, serverCa.certPem, review('a'))).toMatchObject({ status: 200, connection: 'close' });
+      expect(admitted).toHaveLength(2);
     });
   });
 });

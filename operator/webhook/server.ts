@@ -14,6 +14,8 @@ export const MUTATE_PODS_PATH = '/mutate-pods';
 export interface WebhookServerDeps {
   readonly admit: (request: AdmissionRequest) => Promise<AdmissionResponse>;
   readonly logger: Logger;
+  /** draining is set by the server itself once drain() was called. */
+  readonly draining?: () => boolean;
 }
 
 /** ServerClientAuth: the CA bundle (PEM) a caller's certificate must chain to, and the names it must carry (empty: any). */
@@ -38,6 +40,12 @@ export interface WebhookServer {
   readonly port: number;
   /** reload swaps the serving certificate for new connections; open connections keep theirs, so no admission is dropped. */
   reload(certificate: KeyPairPem): void;
+  /**
+   * drain keeps answering but ends each connection after its answer (`Connection: close`), so
+   * callers that keep connections alive (the API server does) open new ones, which the Service
+   * routes to a replica that is not going away (docs/adr/0016-webhook-under-change.md).
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -90,6 +98,7 @@ function callerAllowed(request: IncomingMessage, clientAuth: ServerClientAuth | 
 }
 
 async function handle(deps: WebhookServerDeps, options: WebhookServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (deps.draining?.() === true) response.setHeader('connection', 'close');
   if (!callerAllowed(request, options.clientAuth)) {
     // Read nothing of the body and answer nothing of the cluster.
     send(response, 403, 'client certificate does not name an allowed caller\n');
@@ -119,7 +128,9 @@ function secureContext(certificate: KeyPairPem, clientAuth: ServerClientAuth | u
  * the handshake refuses a caller without a certificate from its CA (requestCert and
  * rejectUnauthorized), and a request whose certificate names no allowed caller gets 403.
  */
-export async function startWebhookServer(deps: WebhookServerDeps, options: WebhookServerOptions): Promise<WebhookServer> {
+export async function startWebhookServer(given: WebhookServerDeps, options: WebhookServerOptions): Promise<WebhookServer> {
+  let draining = false;
+  const deps: WebhookServerDeps = { ...given, draining: () => draining };
   const tls = { ...secureContext(options.certificate, options.clientAuth), requestCert: options.clientAuth !== undefined, rejectUnauthorized: options.clientAuth !== undefined };
   const server: Server = createServer(tls, (request, response) => {
     handle(deps, options, request, response).catch((error: unknown) => {
@@ -140,6 +151,9 @@ export async function startWebhookServer(deps: WebhookServerDeps, options: Webho
   return {
     port: (server.address() as AddressInfo).port,
     reload: (certificate) => server.setSecureContext(secureContext(certificate, options.clientAuth)),
+    drain: () => {
+      draining = true;
+    },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -9,6 +9,7 @@ import { CertificateController } from './certificate-controller.ts';
 import type { ClientAuth } from './client-auth.ts';
 import type { RotationPolicy, ServingIdentity } from './certificates.ts';
 import type { FailurePolicy, WebhookClient } from './configuration.ts';
+import { admissionCache } from './cache.ts';
 import { admitPod, type FailureMode, type InjectionOutcome } from './handler.ts';
 import { clusterReads, publishConfiguration, secretStore } from './kubernetes.ts';
 import { REASONS, statusAnnotationValue } from './reasons.ts';
@@ -29,7 +30,15 @@ export interface WebhookOptions {
   /** policy is the admin policy endpoints must meet to be injected (operator/policy/). */
   readonly policy?: EndpointPolicy;
   readonly rotation?: Partial<RotationPolicy>;
+  /** certificateIntervalMs is how often the Secret and the live configuration are checked (DEFAULT_CERTIFICATE_INTERVAL_MS). */
   readonly certificateIntervalMs?: number;
+  /**
+   * drainMs is how long a stopping webhook keeps answering after it turned not ready
+   * (DEFAULT_DRAIN_MS): longer than the Service takes to stop routing to it.
+   */
+  readonly drainMs?: number;
+  /** namespaces are the operator's (empty: all); the webhook caches only their endpoints and namespaces. */
+  readonly namespaces?: readonly string[];
   /**
    * clientAuth makes the webhook accept only the API server's client certificate. Without it any
    * pod that reaches the port can send reviews, so admission writes no Events (docs/sidecar-injection.md, "Webhook security").
@@ -48,12 +57,21 @@ export interface WebhookDeps {
   readonly event: EventWriter;
 }
 
-/** RunningWebhook is a started webhook: its server, its certificate controller and how to stop both. */
+/** RunningWebhook is a started webhook: its server, its certificate controller, its readiness and how to stop it. */
 export interface RunningWebhook {
   readonly server: WebhookServer;
   readonly certificates: CertificateController;
+  /** ready is true while the webhook serves and is not draining; the operator's /readyz includes it. */
+  ready(): boolean;
+  /** stop drains (not ready, `drainMs` of answers, each connection closed after its answer), then closes. */
   stop(): Promise<void>;
 }
+
+/** DEFAULT_DRAIN_MS outlasts an EndpointSlice update reaching kube-proxy on every node (seconds) and the readiness probe's failure (3 × 5 s would be 15 s; a terminating pod is unready at once). */
+export const DEFAULT_DRAIN_MS = 15_000;
+
+/** DEFAULT_CERTIFICATE_INTERVAL_MS is how often the Secret and the live configuration are checked: one GET of each. */
+export const DEFAULT_CERTIFICATE_INTERVAL_MS = 60_000;
 
 const EVENT_REASONS = { injected: 'SidecarInjected', skipped: 'SidecarInjectionSkipped', rejected: 'SidecarInjectionRejected' } as const;
 
@@ -99,36 +117,63 @@ export async function loadClientAuth(settings: ClientAuth): Promise<ServerClient
 }
 
 /**
- * startWebhook starts sidecar injection: certificates first (read or made, not yet published),
- * then the HTTPS server, then the MutatingWebhookConfiguration with the CA bundle, so the API
- * server is never pointed at a webhook that is not listening.
+ * startWebhook starts sidecar injection: the caches and certificates first (read or made, not yet
+ * published), then the HTTPS server, then the MutatingWebhookConfiguration with the CA bundle, so
+ * the API server is never pointed at a webhook that is not listening or cannot answer.
  */
 export async function startWebhook(deps: WebhookDeps, options: WebhookOptions): Promise<RunningWebhook> {
   const clientAuth = options.clientAuth ? await loadClientAuth(options.clientAuth) : undefined;
   if (!clientAuth) deps.logger.warn('webhook client authentication is off (no --webhook-client-ca-file): any pod that reaches the webhook port can send reviews; admission writes no Events');
   const report = reporter(deps, clientAuth !== undefined);
-  const reads = clusterReads(deps.kc);
+  const live = clusterReads(deps.kc);
+  const cache = admissionCache({ kc: deps.kc, logger: deps.logger, live }, options.namespaces ?? []);
+  cache.start();
   const server: { current?: WebhookServer } = {};
+  const configuration = publishConfiguration(deps.kc, { name: options.configurationName, client: options.client, operatorNamespace: options.namespace, failurePolicy: options.failurePolicy });
   const certificates = new CertificateController({
     store: secretStore(deps.kc, options.namespace, options.secretName),
-    publish: publishConfiguration(deps.kc, { name: options.configurationName, client: options.client, operatorNamespace: options.namespace, failurePolicy: options.failurePolicy }),
+    publish: (bundle) => configuration.publish(bundle),
+    published: (bundle) => configuration.current(bundle),
     serve: (pair) => server.current?.reload(pair),
     logger: deps.logger,
-  }, { identity: servingIdentity(options.client), ...(options.rotation ? { policy: options.rotation } : {}), ...(options.certificateIntervalMs !== undefined ? { intervalMs: options.certificateIntervalMs } : {}) });
+  }, { identity: servingIdentity(options.client), ...(options.rotation ? { policy: options.rotation } : {}), intervalMs: options.certificateIntervalMs ?? DEFAULT_CERTIFICATE_INTERVAL_MS });
   const first = await certificates.prepare();
+  await cache.waitForSync();
   server.current = await startWebhookServer({
-    admit: (request) => admitPod(request, { ...reads, report }, { image: options.image, failureMode: options.failureMode, ...(options.policy ? { policy: options.policy } : {}) }),
+    admit: (request) => admitPod(request, { ...cache.reads, confirm: live, report }, { image: options.image, failureMode: options.failureMode, ...(options.policy ? { policy: options.policy } : {}) }),
     logger: deps.logger,
   }, { host: options.host, port: options.port, certificate: first.serving, ...(clientAuth ? { clientAuth } : {}) });
   await certificates.start();
   deps.logger.info({ port: server.current.port, failureMode: options.failureMode, failurePolicy: options.failurePolicy, clientAuth: clientAuth !== undefined, clientNames: clientAuth?.allowedNames ?? [] }, 'sidecar injection webhook started');
-  const running = server.current;
+  return running(server.current, certificates, { logger: deps.logger, drainMs: options.drainMs ?? DEFAULT_DRAIN_MS, stopCache: () => cache.stop() });
+}
+
+/**
+ * running is the started webhook's handle. Stopping drains first, as a Kubernetes server should on
+ * SIGTERM: report not ready (the operator's readiness probe fails and a terminating pod leaves the
+ * Service's endpoints), keep answering for `drainMs` while the API server's connections move to
+ * the other replicas (each answer now closes its connection), then close. Stopping at once made
+ * every operator rollout refuse pod creations under failurePolicy Fail
+ * (docs/adr/0016-webhook-under-change.md).
+ */
+function running(server: WebhookServer, certificates: CertificateController, p: { logger: Logger; drainMs: number; stopCache: () => Promise<void> }): RunningWebhook {
+  let draining = false;
+  let stopped: Promise<void> | undefined;
   return {
-    server: running,
+    server,
     certificates,
-    async stop(): Promise<void> {
-      certificates.stop();
-      await running.close();
+    ready: () => !draining,
+    stop(): Promise<void> {
+      stopped ??= (async () => {
+        draining = true;
+        certificates.stop();
+        server.drain();
+        p.logger.info({ drainMs: p.drainMs }, 'webhook draining: not ready, still answering');
+        await new Promise((resolve) => setTimeout(resolve, p.drainMs));
+        await server.close();
+        await p.stopCache();
+      })();
+      return stopped;
     },
   };
 }

@@ -75,7 +75,7 @@ describe('the Helm chart renders', () => {
     find(objects, 'Service', 'attested-inference-webhook');
     find(objects, 'Secret', 'attested-inference-webhook-tls');
     const tls = find(objects, 'Role', 'attested-inference-operator-webhook-tls') as unknown as { rules: unknown[] };
-    expect(tls.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: ['attested-inference-webhook-tls'] }]);
+    expect(tls.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: ['attested-inference-webhook-tls'] }, { apiGroups: [''], resources: ['secrets'], verbs: ['create'] }]);
     find(objects, 'ServiceMonitor');
     find(objects, 'PrometheusRule');
     expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual(['attested-inference-operator-webhook']);

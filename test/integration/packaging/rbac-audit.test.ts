@@ -18,6 +18,9 @@ const ALLOWED_EXTRAS: readonly AllowedExtra[] = [
   { apiGroup: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', why: "checked by the API server inside each write of an endpoint's TokenReview RoleBinding, not a request of its own" },
   { apiGroup: 'inference.attested.dev', resource: 'inferenceendpoints/finalizers', verb: 'update', why: 'checked by OwnerReferencesPermissionEnforcement (on in this API server, as on clusters that enable it) inside each child write that sets blockOwnerDeletion' },
   { apiGroup: 'events.k8s.io', resource: 'events', verb: 'patch', why: "an Event's series count, written only when the same Event repeats within the aggregation window" },
+  { apiGroup: '', resource: 'secrets', verb: 'create', why: 'writes the webhook certificate Secret back when it was deleted under a running operator (test/integration/webhook/secret-deleted.test.ts); the chart creates it' },
+  { apiGroup: '', resource: 'namespaces', verb: 'get', why: 'admission reads a namespace from its cache; a GET only for one created a moment ago, or to confirm a refusal for want of an endpoint (test/integration/webhook/cached-admission.test.ts)' },
+  { apiGroup: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'get', why: 'the certificate pass reads the live configuration back every minute to repair it (test/integration/webhook/ca-bundle-repair.test.ts); a scenario shorter than a minute makes none' },
 ];
 
 /** MODES are the chart's two ways of scoping the operator: every namespace, or a listed few. */

@@ -106,8 +106,9 @@ describe('a forged AdmissionReview sent straight to the webhook, client authenti
   it('injects real pods and says why on the pod when it does not, with no Event at all', async () => {
     const pod = await cluster.core.createNamespacedPod({ namespace: victim.name, body: podWith('app') });
     expect(pod.metadata!.annotations![STATUS]).toBe('injected');
-    const out = await cluster.core.createNamespacedPod({ namespace: victim.name, body: podWith('out', { 'inference.attested.dev/inject': 'false' }) });
-    expect(out.metadata!.annotations![STATUS]).toBe('skipped:opted-out');
+    // (An opted-out pod is never sent to the webhook: matchConditions.)
+    const host = await cluster.core.createNamespacedPod({ namespace: victim.name, body: podWith('host', {}, { hostNetwork: true }) });
+    expect(host.metadata!.annotations![STATUS]).toBe('skipped:host-network');
     expect(await failureOf(cluster.core.createNamespacedPod({ namespace: empty.name, body: podWith('nodefault') }))).toContain('no-default-endpoint');
     expect(await metricValue(webhook.registry, 'rejected', 'no-default-endpoint')).toBe(1);
     expect(webhook.events).toEqual([]);

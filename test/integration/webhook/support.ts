@@ -51,7 +51,7 @@ export function apiServerClient(): KeyPairPem {
  * system namespace, and removes both. The webhook requires the API server's client certificate
  * unless `clientAuth` is false.
  */
-export async function startTestWebhook(cluster: TestCluster, options: { failureMode?: FailureMode; failurePolicy?: FailurePolicy; name: string; certificateIntervalMs?: number; propagationMs?: number; clientAuth?: boolean }): Promise<TestWebhook> {
+export async function startTestWebhook(cluster: TestCluster, options: { failureMode?: FailureMode; failurePolicy?: FailurePolicy; name: string; certificateIntervalMs?: number; propagationMs?: number; clientAuth?: boolean; drainMs?: number }): Promise<TestWebhook> {
   const port = await freePort();
   const system = await createNamespace(cluster.core, `${options.name}-system`);
   const registry = new Registry();
@@ -74,6 +74,8 @@ export async function startTestWebhook(cluster: TestCluster, options: { failureM
       ...(options.propagationMs !== undefined ? { rotation: { propagationMs: options.propagationMs } } : {}),
       ...(options.certificateIntervalMs !== undefined ? { certificateIntervalMs: options.certificateIntervalMs } : {}),
       ...(options.clientAuth === false ? {} : { clientAuth: apiServerClientAuth() }),
+      // Tests stop webhooks often; a drain is asked for where it is under test.
+      drainMs: options.drainMs ?? 0,
     },
   );
   return {
