@@ -2,7 +2,6 @@
 // on SIGTERM. Everything else lives in the modules it calls.
 //   node proxy/main.ts [--config FILE]      (or PROXY_CONFIG_FILE)
 import { parseArgs } from 'node:util';
-import type { TokenReviewClient } from './auth/types.ts';
 import { ConfigError, loadConfig, proxyEnvironment, tracingEnabled } from './config/load.ts';
 import { createRuntime } from './runtime.ts';
 import { startProxy } from './server.ts';
@@ -20,7 +19,7 @@ async function main(): Promise<void> {
   const tracing = tracingEnabled(env)
     ? (await import('./telemetry/tracing.ts')).startTracing(true, 'attested-inference-proxy')
     : { shutdown: (): Promise<void> => Promise.resolve() };
-  const tokenReview = config.auth.mode === 'serviceaccount' ? await inClusterTokenReview() : undefined;
+  const tokenReview = config.auth.mode === 'serviceaccount' ? (await import('./auth/in-cluster.ts')).inClusterTokenReview() : undefined;
   const runtime = await createRuntime(config, { logger, ...(tokenReview ? { tokenReview } : {}) });
   const proxy = await startProxy(runtime, logger);
   let stopping = false;
@@ -32,14 +31,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-async function inClusterTokenReview(): Promise<TokenReviewClient> {
-  const { AuthenticationV1Api, KubeConfig } = await import('@kubernetes/client-node');
-  const { shareConnections } = await import('./auth/kube-connections.ts');
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return shareConnections(kc).makeApiClient(AuthenticationV1Api);
 }
 
 main().catch((error: unknown) => {

@@ -19,12 +19,15 @@ export interface OperatorProcess {
  */
 export const NO_EGRESS: NodeJS.ProcessEnv = { NODE_USE_ENV_PROXY: '1', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost,::1' };
 
-/** startOperatorProcess runs `node operator/main.ts` with development trust allowed, waiting for /readyz. */
-export async function startOperatorProcess(p: { kubeconfig: string; logDir: string; leaseNamespace: string; name?: string; extraArgs?: readonly string[] }): Promise<OperatorProcess> {
+/**
+ * startOperatorProcess runs `node operator/main.ts` (or `main`, e.g. the bundle `npm run build`
+ * wrote, `dist/operator/main.js`) with development trust allowed, waiting for /readyz.
+ */
+export async function startOperatorProcess(p: { kubeconfig: string; logDir: string; leaseNamespace: string; name?: string; extraArgs?: readonly string[]; main?: string }): Promise<OperatorProcess> {
   const probePort = await freePort();
   const logFile = join(p.logDir, `${p.name ?? 'operator'}.log`);
   const args = [
-    OPERATOR_MAIN,
+    p.main ?? OPERATOR_MAIN,
     `--kubeconfig=${p.kubeconfig}`,
     '--proxy-image=registry.local/attested-inference-proxy:dev',
     '--proxy-image-pull-policy=Never',

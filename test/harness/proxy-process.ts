@@ -18,12 +18,17 @@ export interface ProxyProcess {
   stop(): Promise<void>;
 }
 
+/** ProxyProcessOptions: `main` runs another entry point, e.g. the bundle `npm run build` wrote (`dist/proxy/main.js`). */
+export interface ProxyProcessOptions {
+  readonly main?: string;
+}
+
 /**
  * startProxyProcess writes `config` (with free loopback ports and a provider key file added) into
  * `dir`, starts the proxy as a process tethered to this one, logging to `<dir>/<name>.log`, and
  * resolves once it is ready and, for an attested provider, has verified its upstream.
  */
-export async function startProxyProcess(name: string, config: Record<string, unknown>, dir: string): Promise<ProxyProcess> {
+export async function startProxyProcess(name: string, config: Record<string, unknown>, dir: string, options: ProxyProcessOptions = {}): Promise<ProxyProcess> {
   const [apiPort, adminPort] = await Promise.all([freePort(), freePort()]);
   const apiKeyFile = join(dir, `${name}-api-key`);
   await writeFile(apiKeyFile, 'sk-test-provider-key');
@@ -31,7 +36,7 @@ export async function startProxyProcess(name: string, config: Record<string, unk
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, stringify({ ...config, provider, listen: { host: '127.0.0.1', port: apiPort }, admin: { host: '127.0.0.1', port: adminPort } }));
   // The test proxies trust the enclave simulator: development trust, opted into as the operator does (proxy/config/load.ts).
-  const child = startProcess(name, 'env', ['AIO_ALLOW_DEVELOPMENT_TRUST=true', process.execPath, MAIN, '--config', file], join(dir, `${name}.log`));
+  const child = startProcess(name, 'env', ['AIO_ALLOW_DEVELOPMENT_TRUST=true', process.execPath, options.main ?? MAIN, '--config', file], join(dir, `${name}.log`));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;
   const status = async (): Promise<Record<string, unknown>> => (await (await fetch(`${adminUrl}/admin/status`)).json()) as Record<string, unknown>;
   await waitFor(`${name} to be ready`, async () => (await fetch(`${adminUrl}/readyz`)).ok, { timeoutMs: 30_000, process: child });
