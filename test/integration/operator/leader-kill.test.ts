@@ -116,7 +116,7 @@ describe('killing the leading operator mid-rollout, on a control plane of its ow
 
     await waitFor('operator-b to finish the rollout', async () => {
       const endpoints = await list();
-      return watch!.stampedWith(after) === ENDPOINTS && endpoints.every((e) => e.status?.attestation?.lastRollout?.toDigest === after && condition(e, 'Progressing')?.reason === 'RolloutComplete');
+      return watch!.stampedWith(after) === ENDPOINTS && endpoints.every((e) => e.status?.attestation?.releaseDigest === after && condition(e, 'Progressing')?.reason === 'RolloutComplete');
     }, { timeoutMs: 180_000, intervalMs: 1000, process: b.process });
     mark('operator-b finished the rollout');
 
