@@ -152,7 +152,7 @@ function rolloutHook(kc: KubeConfig, deps: { recorder: EventRecorder; logger: Lo
  * replica, leader or not: admission must not wait for an election. The roller of workloads whose
  * sidecar configuration changed writes only on the leader.
  */
-async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; logger: Logger; registry: Registry; recorder: EventRecorder; endpoints: ResourceInformer<InferenceEndpoint>; isLeader: () => boolean }): Promise<RunningWebhook | undefined> {
+async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; logger: Logger; registry: Registry; recorder: EventRecorder; endpoints: ResourceInformer<InferenceEndpoint>; leader: { isLeader: () => boolean; writer: KubeConfig; events: EventRecorder } }): Promise<RunningWebhook | undefined> {
   if (!options.webhook) {
     deps.logger.info('sidecar injection webhook off (no --webhook-service-name or --webhook-url)');
     return undefined;
@@ -161,7 +161,9 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
   const image = { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy };
   const policy = { policy: options.policy, proxyImage: options.proxyImage, allowDevelopmentTrust: options.allowDevelopmentTrust };
   // Injected sidecars keep the configuration they started with: the leader rolls workloads that opted in when it changes.
-  startSidecarConfigurationRoller(deps.endpoints, { kc: deps.kc, logger: deps.logger, isLeader: deps.isLeader, event }, { image, policy });
+  // Its patches and Events are the leader's, so they go through the fence (ADR 0015).
+  const leaderEvent = (object: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void => deps.leader.events.event(object, type, reason, message);
+  startSidecarConfigurationRoller(deps.endpoints, { kc: deps.leader.writer, logger: deps.logger, isLeader: deps.leader.isLeader, event: leaderEvent }, { image, policy });
   return startWebhook({ kc: deps.kc, logger: deps.logger, registry: deps.registry, event }, { ...options.webhook, namespaces: options.namespaces, image, policy });
 }
 
@@ -244,7 +246,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
   const leaderOnly = [{ start: () => watcher.resume(), stop: () => watcher.pause() }];
   const manager = new Manager({ logger, metrics, ...(elector ? { elector } : {}) }, { informers: [parts.endpoints, parts.deployments, ...parts.children, parts.slices], controllers: [controller as unknown as Controller], leaderOnly });
   registerConditionMetric(registry, { endpoints: () => parts.endpoints.list(), exporting: () => manager.isLeader() });
-  const webhook = await startInjection(options, { kc, logger, registry, recorder, endpoints: parts.endpoints, isLeader: () => manager.isLeader() });
+  const webhook = await startInjection(options, { kc, logger, registry, recorder, endpoints: parts.endpoints, leader: { isLeader: () => manager.isLeader(), writer, events: leaderEvents } });
   const probes = await startProbeServer({ registry, logger, checks: { ready: () => manager.isReady() && (webhook?.ready() ?? true) } }, { port: options.probePort, host: options.probeHost });
   await manager.start();
   logger.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', leaderElection: options.leaderElection, probes: probes.url }, 'operator started');
