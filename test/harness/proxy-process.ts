@@ -18,9 +18,13 @@ export interface ProxyProcess {
   stop(): Promise<void>;
 }
 
-/** ProxyProcessOptions: `main` runs another entry point, e.g. the bundle `npm run build` wrote (`dist/proxy/main.js`). */
+/**
+ * ProxyProcessOptions: `main` runs another entry point, e.g. the bundle `npm run build` wrote
+ * (`dist/proxy/main.js`); `env` adds variables (KUBECONFIG for a TokenReview client off-cluster).
+ */
 export interface ProxyProcessOptions {
   readonly main?: string;
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -36,7 +40,7 @@ export async function startProxyProcess(name: string, config: Record<string, unk
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, stringify({ ...config, provider, listen: { host: '127.0.0.1', port: apiPort }, admin: { host: '127.0.0.1', port: adminPort } }));
   // The test proxies trust the enclave simulator: development trust, opted into as the operator does (proxy/config/load.ts).
-  const child = startProcess(name, 'env', ['AIO_ALLOW_DEVELOPMENT_TRUST=true', process.execPath, options.main ?? MAIN, '--config', file], join(dir, `${name}.log`));
+  const child = startProcess(name, 'env', ['AIO_ALLOW_DEVELOPMENT_TRUST=true', ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`), process.execPath, options.main ?? MAIN, '--config', file], join(dir, `${name}.log`));
   const adminUrl = `http://127.0.0.1:${String(adminPort)}`;
   const status = async (): Promise<Record<string, unknown>> => (await (await fetch(`${adminUrl}/admin/status`)).json()) as Record<string, unknown>;
   await waitFor(`${name} to be ready`, async () => (await fetch(`${adminUrl}/readyz`)).ok, { timeoutMs: 30_000, process: child });

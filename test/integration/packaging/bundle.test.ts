@@ -77,6 +77,23 @@ describe('the built programs (npm run build), as the images run them', () => {
     expect(await proxy.metrics()).toMatch(/^attested_inference_requests_total\{.*\} [1-9]/m);
   });
 
+  it('the proxy bundle loads its Kubernetes client on demand and checks callers with TokenReview', async () => {
+    const ns = await createNamespace(cluster.core, 'bundle-sa');
+    stops.push(() => ns.remove());
+    await cluster.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'caller' } } });
+    const auth = { mode: 'serviceaccount', audiences: ['inference.attested.dev/bundle'], allowedServiceAccounts: [`${ns.name}/caller`] };
+    const proxy = await startProxyProcess('bundled-sa-proxy', simulatorConfig(simulator, { auth }), work, { main: join(dir, 'proxy', 'main.js'), env: { KUBECONFIG: cluster.kubeconfigPath } });
+    stops.push(() => proxy.stop());
+    const token = (await cluster.core.createNamespacedServiceAccountToken({ name: 'caller', namespace: ns.name, body: { spec: { audiences: auth.audiences, expirationSeconds: 600 } } })).status!.token!;
+    const chat = (bearer: string): Promise<Response> => fetch(`${proxy.apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+      body: JSON.stringify({ model: 'llama3-3-70b', messages: [{ role: 'user', content: 'Say hello.' }] }),
+    });
+    expect((await chat(token)).status).toBe(200);
+    expect((await chat('not-a-token')).status).toBe(401);
+  });
+
   it('each bundle loads the unbundled Tinfoil verifier from its own node_modules', async () => {
     for (const program of ['proxy', 'operator']) {
       const chunk = join(dir, program, await chunkOf(dir, program, 'proxy/attestation/tinfoil.ts'));
