@@ -69,7 +69,8 @@ describe('the operator as a process, on the local control plane', () => {
     expect(condition(await readEndpoint(cluster, ns.name, 'tinfoil'), 'Attested')).toMatchObject({ status: 'False', reason: 'AttestationFailed' });
     expect(condition(await readEndpoint(cluster, ns.name, 'vllm'), 'Attested')).toMatchObject({ status: 'False', reason: 'Unattested' });
     const printed = await cluster.kubectl(['get', 'ie', '-n', ns.name]);
-    expect(printed.stdout).toMatch(/tinfoil\s+tinfoil\s+True\s+False/);
+    // Available False (not attested), Ready True, Attested False.
+    expect(printed.stdout).toMatch(/tinfoil\s+tinfoil\s+False\s+True\s+False/);
   });
 
   it('completes a rollout when the simulator switches release, and records it', async () => {
