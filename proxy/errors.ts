@@ -22,6 +22,7 @@ export const ERRORS = {
   insufficient_quota: { status: 429, type: 'insufficient_quota', summary: 'A daily or monthly spend budget (the caller\'s or the namespace\'s) is used up; the message and Retry-After say when it resets.' },
   limits_unavailable: { status: 503, type: 'server_error', summary: 'The shared limits store (Redis) cannot be reached and the endpoint fails closed; nothing was sent.' },
   attestation_pending: { status: 503, type: 'server_error', summary: 'The upstream enclave has not been verified yet; nothing was sent.' },
+  attestation_expired: { status: 503, type: 'server_error', summary: 'The upstream\'s verified attestation has expired and no fresh verification has succeeded yet; nothing was sent.' },
   attestation_failed: { status: 503, type: 'server_error', summary: 'The upstream enclave failed verification (or its release is not the pinned one); nothing was sent.' },
   provider_key_missing: { status: 503, type: 'server_error', summary: 'The provider API key file is missing or empty; nothing was sent.' },
   auth_unavailable: { status: 503, type: 'server_error', summary: 'The caller could not be checked (the Kubernetes API server did not answer the TokenReview, or the JWT issuer\'s key set could not be fetched); retry.' },

@@ -20,6 +20,8 @@ export interface DevelopmentClaims {
   readonly hpkePublicKey: string;
   readonly tlsPublicKeyFingerprint?: string;
   readonly issuedAt: string;
+  /** expiresAt (RFC 3339), when present, is when the attestation stops vouching for the upstream. */
+  readonly expiresAt?: string;
 }
 
 /** DevelopmentBundle is served at `GET <bundleUrl>/attestation`; the signature covers the payload bytes. */
@@ -44,6 +46,11 @@ export function signDevelopmentBundle(claims: DevelopmentClaims, privateKey: Key
   return { format: DEVELOPMENT_FORMAT, payload: payload.toString('base64'), signature: sign(null, payload, privateKey).toString('base64') };
 }
 
+/** optionalTime accepts an absent value or an RFC 3339 time. */
+function optionalTime(value: unknown): boolean {
+  return value === undefined || (typeof value === 'string' && !Number.isNaN(Date.parse(value)));
+}
+
 function parseClaims(payload: Buffer): DevelopmentClaims {
   let claims: Partial<DevelopmentClaims>;
   try {
@@ -56,7 +63,8 @@ function parseClaims(payload: Buffer): DevelopmentClaims {
     typeof claims.releaseDigest === 'string' && HEX64.test(claims.releaseDigest) &&
     typeof claims.hpkePublicKey === 'string' && HEX64.test(claims.hpkePublicKey) &&
     Array.isArray(claims.measurement) && claims.measurement.every((r) => typeof r === 'string') &&
-    typeof claims.issuedAt === 'string';
+    typeof claims.issuedAt === 'string' &&
+    optionalTime(claims.expiresAt);
   if (!valid) throw new AttestationFailure('format', 'development attestation payload lacks domain, releaseDigest, measurement, hpkePublicKey or issuedAt');
   return claims as DevelopmentClaims;
 }
@@ -90,5 +98,6 @@ export function verifyDevelopmentBundle(bundle: unknown, publicKeyPem: string, n
     hpkePublicKey: claims.hpkePublicKey,
     tlsPublicKeyFingerprint: claims.tlsPublicKeyFingerprint,
     verifiedAt: now,
+    ...(claims.expiresAt === undefined ? {} : { expiresAt: new Date(claims.expiresAt) }),
   };
 }

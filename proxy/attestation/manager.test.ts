@@ -89,6 +89,25 @@ describe('attestation manager', () => {
     expect(stillServing).toEqual([true, false]);
   });
 
+  it('stops new requests when the verified document expires, even while a fetch failure would keep it, until a fresh verification', async () => {
+    let now = 0;
+    const expiring = { ...result(digest('a')), expiresAt: new Date(30_000) };
+    const verifier = scripted([expiring, new AttestationFailure('fetch', 'HTTP 503'), { ...expiring, expiresAt: new Date(200_000) }]);
+    const clock = timers();
+    const manager = createAttestationManager({ verifier, policy: follow, now: () => now, setTimer: clock.set });
+    manager.start();
+    await manager.reattest('first');
+    expect(clock.delays.at(-1)).toBe(15_000); // at half its remaining validity, before the 60 s recheck
+    expect(codeOf(() => manager.require())).toBe('no error');
+    now = 20_000;
+    await manager.reattest('recheck'); // the attestation service blips: the verification is kept, for now
+    expect(manager.state().status).toBe('verified');
+    now = 30_000;
+    expect(codeOf(() => manager.require())).toBe('attestation_expired: the upstream\'s attestation expired at 1970-01-01T00:00:30.000Z and no fresh verification has succeeded; nothing was sent');
+    await manager.reattest('recheck');
+    expect(codeOf(() => manager.require())).toBe('no error');
+  });
+
   it('records when verification started and when the upstream first verified, which later failures keep', async () => {
     let now = 5_000;
     const verifier = scripted([new AttestationFailure('fetch', 'HTTP 503'), result(digest('a')), new AttestationFailure('signature', 'bad')]);

@@ -113,7 +113,13 @@ class Manager implements AttestationManager {
 
   require(): { result: AttestationResult; recipient: EhbpRecipient } {
     const state = this.#state;
-    if (state.status === 'verified') return { result: state.result, recipient: state.recipient };
+    if (state.status === 'verified') {
+      const expiresAt = state.result.expiresAt;
+      if (expiresAt !== undefined && this.#now() >= expiresAt.getTime()) {
+        throw new ProxyError('attestation_expired', `the upstream's attestation expired at ${expiresAt.toISOString()} and no fresh verification has succeeded; nothing was sent`);
+      }
+      return { result: state.result, recipient: state.recipient };
+    }
     if (state.status === 'pending') throw new ProxyError('attestation_pending', 'the upstream enclave has not been verified yet; nothing was sent');
     throw new ProxyError('attestation_failed', `upstream attestation failed at ${state.failure.step}: ${state.failure.message}; nothing was sent`);
   }
@@ -186,11 +192,21 @@ class Manager implements AttestationManager {
     return previous ? { status: 'failed', failure, previous } : { status: 'failed', failure };
   }
 
+  /**
+   * beforeExpiry is how soon to verify again so that a document that expires is replaced in time:
+   * at half its remaining validity (at least a second), or never sooner than otherwise scheduled.
+   */
+  #beforeExpiry(): number {
+    const expiresAt = this.#state.status === 'verified' ? this.#state.result.expiresAt : undefined;
+    if (expiresAt === undefined) return Infinity;
+    return Math.max(RETRY_MIN_MS, (expiresAt.getTime() - this.#now()) / 2);
+  }
+
   #schedule(): void {
     this.#timer?.cancel();
     if (!this.#running) return;
     const healthy = this.#state.status === 'verified' && this.#failures === 0;
-    const delay = healthy ? this.#intervalMs : Math.min(this.#intervalMs, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 6));
+    const delay = Math.min(healthy ? this.#intervalMs : Math.min(this.#intervalMs, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 6)), this.#beforeExpiry());
     this.#timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.reattest('recheck'), delay);
   }
 }

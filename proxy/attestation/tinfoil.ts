@@ -1,5 +1,5 @@
 import { Verifier, type AttestationBundle, type VerificationDocument } from '@tinfoilsh/verifier';
-import { DEVELOPMENT_FORMAT } from './development.ts';
+import { formatOf } from './formats.ts';
 import { stepMessage } from './steps.ts';
 import { AttestationFailure, type AttestationResult } from './types.ts';
 
@@ -40,14 +40,14 @@ function missingFields(b: Record<string, unknown>): string[] {
 
 /**
  * parseTinfoilBundle checks the shape of a fetched bundle (the `format` step) so the verifier only
- * ever sees the fields it destructures. A development attestation is named as such: it is the
- * likeliest wrong bundle, served by the enclave simulator to a proxy left in `Verified` mode.
+ * ever sees the fields it destructures. Documents of other formats are named as such (formatOf):
+ * a development attestation is the likeliest wrong one, served by the enclave simulator to a proxy
+ * left in `Verified` mode; a TDX or v3 document needs a newer verifier.
  */
 export function parseTinfoilBundle(value: unknown): AttestationBundle {
+  // A development attestation, a TDX report or a v3 document is named as such, not as missing fields.
+  formatOf(value, 'Verified');
   if (!isRecord(value)) throw formatFailure('expected a JSON object (a Tinfoil attestation bundle)');
-  if (value.format === DEVELOPMENT_FORMAT) {
-    throw formatFailure('this is a development attestation; trust Verified accepts only Tinfoil bundles (AMD SEV-SNP + Sigstore)');
-  }
   const missing = missingFields(value);
   if (missing.length > 0) throw formatFailure(`not a Tinfoil attestation bundle: missing or invalid ${missing.join(', ')}`);
   return { ...(value as unknown as AttestationBundle), enclaveCert: typeof value.enclaveCert === 'string' ? value.enclaveCert : '' };

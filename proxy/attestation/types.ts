@@ -19,6 +19,12 @@ export interface AttestationResult {
   /** tlsPublicKeyFingerprint is the enclave's TLS key fingerprint (hex), when attested. */
   readonly tlsPublicKeyFingerprint: string | undefined;
   readonly verifiedAt: Date;
+  /**
+   * expiresAt is when the verified document stops vouching for the upstream (attestation v3's
+   * collateral and freshness witnesses expire within days); after it, new requests stop until a
+   * fresh verification succeeds. Undefined for documents that state no end (v2 bundles).
+   */
+  readonly expiresAt?: Date;
 }
 
 /**

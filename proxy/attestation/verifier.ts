@@ -1,6 +1,7 @@
 import type { ProxyConfig } from '../config/schema.ts';
 import { verifyDevelopmentBundle } from './development.ts';
 import { fetchAttestationBundle } from './fetch-bundle.ts';
+import { formatOf } from './formats.ts';
 import { checkDomain } from './policy.ts';
 import type { AttestationResult, AttestationVerifier } from './types.ts';
 
@@ -39,7 +40,8 @@ export function createAttestationVerifier(config: AttestationVerifierConfig, dep
     throw new Error('attestation.developmentPublicKey is required when attestation.trust is Development');
   }
   const check = async (bundle: unknown): Promise<AttestationResult> => {
-    if (developmentKey !== undefined && config.trust === 'Development') return verifyDevelopmentBundle(bundle, developmentKey, now());
+    const format = formatOf(bundle, config.trust);
+    if (format === 'development' && developmentKey !== undefined) return verifyDevelopmentBundle(bundle, developmentKey, now());
     // The Tinfoil verifier (Sigstore, AMD certificate chains) is loaded only where it is used.
     const { verifyTinfoilBundle } = await import('./tinfoil.ts');
     return verifyTinfoilBundle(bundle, { configRepo: config.configRepo, now });

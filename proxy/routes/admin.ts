@@ -13,6 +13,8 @@ export interface AttestationReport {
   readonly hpkePublicKey?: string;
   readonly tlsPublicKeyFingerprint?: string;
   readonly verifiedAt?: string;
+  /** expiresAt is when the verified document stops vouching for the upstream, when it says so. */
+  readonly expiresAt?: string;
   readonly failure?: { readonly step: string; readonly message: string };
 }
 
@@ -25,6 +27,7 @@ export function attestationReport(runtime: Runtime): AttestationReport {
     return {
       ...base, trust: r.trust, domain: r.domain, releaseDigest: r.releaseDigest, measurementFingerprint: r.measurementFingerprint,
       hpkePublicKey: r.hpkePublicKey, tlsPublicKeyFingerprint: r.tlsPublicKeyFingerprint, verifiedAt: r.verifiedAt.toISOString(),
+      ...(r.expiresAt ? { expiresAt: r.expiresAt.toISOString() } : {}),
     };
   }
   if (state.status === 'failed') {

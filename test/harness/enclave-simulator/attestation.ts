@@ -51,6 +51,8 @@ export interface AttestationInput {
   readonly release: SimulatorRelease;
   readonly hpkePublicKey: string;
   readonly fault: AttestationFault | null;
+  /** validityMs, when set, is how long after `now` the attestation says it expires. */
+  readonly validityMs?: number | null;
   readonly signingKey: KeyObject;
   readonly now: Date;
 }
@@ -73,6 +75,7 @@ export function attestationAnswer(input: AttestationInput): AttestationAnswer {
       measurement: input.release.measurement,
       hpkePublicKey: input.hpkePublicKey,
       issuedAt: input.now.toISOString(),
+      ...(input.validityMs == null ? {} : { expiresAt: new Date(input.now.getTime() + input.validityMs).toISOString() }),
     },
     input.signingKey,
   );

@@ -108,6 +108,7 @@ export async function startEnclaveSimulator(options: EnclaveSimulatorOptions = {
     completionTexts: { ...options.completionTexts },
     usage: { ...options.usage },
     routerError: null,
+    attestationValidityMs: null,
   };
   const state: SimulatorState = {
     releaseNumber: 0,

@@ -152,7 +152,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
   if (req.method === 'GET' && path === '/attestation') {
     const { state } = deps;
-    const signed = { release: state.release, hpkePublicKey: state.key.publicKeyHex, fault: state.behaviour.attestationFault };
+    const signed = { release: state.release, hpkePublicKey: state.key.publicKeyHex, fault: state.behaviour.attestationFault, validityMs: state.behaviour.attestationValidityMs };
     const result = attestationAnswer({ ...signed, domain: deps.domain(), signingKey: deps.signingKey, now: deps.now() });
     record(deps, exchange, false).status = result.status;
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);

@@ -64,6 +64,8 @@ export interface Behaviour {
   readonly usage: UsageOverrides;
   /** routerError answers inference requests as the router's plaintext rejection (EHBP 0.3, no nonce). */
   readonly routerError: RouterErrorSettings | null;
+  /** attestationValidityMs makes each served attestation say it expires this long after it was issued; null: no expiry. */
+  readonly attestationValidityMs: number | null;
 }
 
 /** SimulatorState is the whole mutable state of one simulator. */
@@ -87,6 +89,8 @@ export interface SimulatorControls {
   switchRelease(spec?: ReleaseSpec): SimulatorRelease;
   /** breakAttestation makes `GET /attestation` fail; `null` repairs it. */
   breakAttestation(fault: AttestationFault | null): void;
+  /** expireAttestations makes served attestations expire `validityMs` after they are issued (null: never). */
+  expireAttestations(validityMs: number | null): void;
   /** rotateKey replaces the HPKE key; requests sealed to the old key get 422. Returns the new key (hex). */
   rotateKey(): Promise<string>;
   /** slowResponses sets delays (missing fields are 0); `null` removes them. */
@@ -159,6 +163,10 @@ export class SimulatorController implements SimulatorControls {
 
   breakAttestation(fault: AttestationFault | null): void {
     this.#set({ attestationFault: fault });
+  }
+
+  expireAttestations(validityMs: number | null): void {
+    this.#set({ attestationValidityMs: validityMs === null ? null : nonNegative('validityMs', validityMs) });
   }
 
   async rotateKey(): Promise<string> {
