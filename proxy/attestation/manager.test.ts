@@ -94,7 +94,7 @@ describe('attestation manager', () => {
     const expiring = { ...result(digest('a')), expiresAt: new Date(30_000) };
     const verifier = scripted([expiring, new AttestationFailure('fetch', 'HTTP 503'), { ...expiring, expiresAt: new Date(200_000) }]);
     const clock = timers();
-    const manager = createAttestationManager({ verifier, policy: follow, now: () => now, setTimer: clock.set });
+    const manager = createAttestationManager({ verifier, policy: follow, now: () => now, setTimer: clock.set, random: () => 0 });
     manager.start();
     await manager.reattest('first');
     expect(clock.delays.at(-1)).toBe(15_000); // at half its remaining validity, before the 60 s recheck
@@ -150,7 +150,7 @@ describe('attestation manager', () => {
   it('rechecks on its interval and backs off after failures', async () => {
     const t = timers();
     const verifier = scripted([new AttestationFailure('verifyEnclave', 'x'), new AttestationFailure('verifyEnclave', 'x'), result(digest('a'))]);
-    const manager = createAttestationManager({ verifier, policy: follow, setTimer: t.set });
+    const manager = createAttestationManager({ verifier, policy: follow, setTimer: t.set, random: () => 0 });
     manager.start();
     await manager.reattest('joins the verification start() began');
     await manager.reattest('retry');
@@ -158,6 +158,18 @@ describe('attestation manager', () => {
     manager.stop();
     expect(verifier.calls()).toBe(3);
     expect(t.delays).toEqual([1000, 2000, 60_000]);
+  });
+
+  it('spreads rechecks over the last fifth of the interval, so proxies started together drift apart', async () => {
+    const delays = await Promise.all([0, 0.5, 0.999].map(async (r) => {
+      const t = timers();
+      const manager = createAttestationManager({ verifier: scripted([result(digest('a'))]), policy: follow, setTimer: t.set, random: () => r });
+      manager.start();
+      await manager.reattest('first');
+      manager.stop();
+      return t.delays.at(-1);
+    }));
+    expect(delays).toEqual([60_000, 54_000, 48_012]);
   });
 });
 

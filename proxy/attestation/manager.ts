@@ -59,9 +59,16 @@ export interface AttestationManagerDeps {
   readonly events?: AttestationEvents;
   readonly now?: () => number;
   readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  /** random spreads rechecks (tests pin it). */
+  readonly random?: () => number;
 }
 
 const RETRY_MIN_MS = 1000;
+/**
+ * RECHECK_JITTER spreads each recheck over the last fifth of its delay: the proxies of an endpoint
+ * (and every injected sidecar) start together on a rollout, and would otherwise verify in lockstep.
+ */
+const RECHECK_JITTER = 0.2;
 const DEFAULT_REATTEST_MIN_INTERVAL_SECONDS = 30;
 
 function defaultTimer(fn: () => void, ms: number): { cancel(): void } {
@@ -206,7 +213,8 @@ class Manager implements AttestationManager {
     this.#timer?.cancel();
     if (!this.#running) return;
     const healthy = this.#state.status === 'verified' && this.#failures === 0;
-    const delay = Math.min(healthy ? this.#intervalMs : Math.min(this.#intervalMs, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 6)), this.#beforeExpiry());
+    const due = Math.min(healthy ? this.#intervalMs : Math.min(this.#intervalMs, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 6)), this.#beforeExpiry());
+    const delay = Math.round(due * (1 - RECHECK_JITTER * (this.#deps.random ?? Math.random)()));
     this.#timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.reattest('recheck'), delay);
   }
 }
