@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STREAM_EVENTS } from './payloads.ts';
-import { CONTENDER_LABELS, type BenchReport, type OperatorScale, type OverheadRow, type Scenario } from './results.ts';
+import { CONTENDER_LABELS, type BenchReport, type Footprint, type OperatorScale, type OverheadRow, type Scenario } from './results.ts';
 
 /** Rendering a report: aligned text for the terminal, Markdown and JSON for `bench/results/`. */
 
@@ -57,6 +57,13 @@ function scaleTable(report: BenchReport): Table[] {
   return [{ title: 'Operator at scale (local control plane, simulated nodes; every request of the operator counted)', head: ['measure', 'value'], rows: scaleRows(s) }];
 }
 
+/** imageRows are the image sizes hack/images.sh recorded, or a row saying it never ran here. */
+function imageRows(f: Footprint): string[][] {
+  const images = f.images ?? [];
+  if (images.length === 0) return [['image size', 'not measured (run hack/images.sh on this machine)']];
+  return images.map((i) => [`image size: ${i.image.slice(i.image.lastIndexOf('/') + 1)}`, `${num(i.megabytes, 1)} MB (hack/images.sh, ${i.builtAt})`]);
+}
+
 function tablesOf(report: BenchReport): Table[] {
   const f = report.footprint;
   const footprint: Table = {
@@ -70,6 +77,7 @@ function tablesOf(report: BenchReport): Table[] {
           ['RSS idle (V8 heap used)', `${num(f.idleRssMiB, 1)} MiB (${num(f.heapUsedMiB[0], 1)})`],
           [`RSS after ${f.afterRequests} requests (V8 heap used)`, `${num(f.afterRequestsRssMiB, 1)} MiB (${num(f.heapUsedMiB[1], 1)})`],
           [`RSS with ${f.openStreamsReached}/${f.openStreams} open streams (V8 heap used)`, `${num(f.openStreamsRssMiB, 1)} MiB (${num(f.heapUsedMiB[2], 1)})`],
+          ...imageRows(f),
         ],
   };
   const attestation: Table = {

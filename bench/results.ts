@@ -1,4 +1,5 @@
 /** The shapes the benchmark reports, written as JSON and rendered as tables. */
+import type { ImageSize } from './image-sizes.ts';
 
 export type Scenario = '1KB' | '32KB' | 'stream';
 export type Group = 'plain' | 'ehbp';
@@ -67,6 +68,8 @@ export interface Footprint {
   readonly openStreamsReached: number;
   /** heapUsedMiB are the V8 heap's live bytes at the three samples: idle, after requests, with streams open. */
   readonly heapUsedMiB: readonly number[];
+  /** images are the sizes of the images the last hack/images.sh run on this machine built, if any. */
+  readonly images?: readonly ImageSize[];
   readonly errors: number;
 }
 

@@ -67,6 +67,7 @@ function footprintTargets(f: Footprint | undefined): Target[] {
     judge('RSS idle', '≤ 64 MiB', f?.idleRssMiB, { limit: 64, unit: 'MiB' }),
     judge(`RSS with ${f?.openStreams ?? 100} open streams`, '≤ 128 MiB', f?.openStreamsReached === f?.openStreams ? f?.openStreamsRssMiB : undefined, { limit: 128, unit: 'MiB' }),
     judge('start to /readyz 200', '≤ 500 ms', f?.readyMs, { limit: 500, unit: 'ms' }),
+    judge('image size (largest of the images)', '≤ 150 MB', f?.images === undefined || f.images.length === 0 ? undefined : Math.max(...f.images.map((i) => i.megabytes)), { limit: 150, unit: 'MB' }),
   ];
 }
 

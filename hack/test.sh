@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's single test command (npm test): lint, typecheck, unit tests, then integration tests
-# against a real local control plane. Prints the time each stage took and a closing count line.
+# The project's single test command (npm test): lint, typecheck, the build, unit tests, then
+# integration tests against a real local control plane. Prints the time each stage took and a
+# closing count line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the tiers need beyond Node.js: installed as root, else named before anything runs.
@@ -25,6 +26,10 @@ vitest_tier() { npx vitest run --project "$1" --reporter=default --reporter=json
 stage "Kubernetes binaries" binaries
 stage lint npx eslint --max-warnings=0 .
 stage typecheck npx tsc -p tsconfig.json --noEmit
+# The bundles the images run (hack/build.ts); the integration tier runs them once
+# (test/integration/packaging/bundle.test.ts) instead of building its own.
+stage build npm run --silent build
+export AIO_BUNDLE_DIR="$PWD/dist"
 stage "unit tests" vitest_tier unit
 stage "integration tests" vitest_tier integration
 
