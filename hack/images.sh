@@ -20,14 +20,16 @@
 #      (hack/node24.sh): a build base (debootstrapped bookworm minbase + node + npm) and a runtime
 #      base in the distroless layout (/nodejs/bin/node, the shared libraries it links, CA bundle,
 #      passwd/group with nonroot 65532, /tmp; no shell); tarballs are cached by version;
-#   3. fills an npm cache for the lockfile's production dependencies on the host and layers it over
-#      the build base, so the Dockerfiles' own `npm ci` runs offline (`--network none`);
+#   3. fills an npm cache for the lockfile's dependencies (the build stage needs esbuild, a
+#      development dependency) on the host and layers it over the build base, so the Dockerfiles'
+#      own `npm ci` runs offline (`--network none`);
 #   4. builds Dockerfile.proxy and Dockerfile.operator with BUILD_BASE/RUNTIME_BASE pointing at the
 #      local bases, tags $IMAGE_REGISTRY/attested-inference-{proxy,operator}:$IMAGE_TAG (by default
 #      registry.local and the chart's appVersion: what the chart's default values run), prints sizes;
 #   5. smoke: the proxy image (read-only, uid 65532, no capabilities) verifies the enclave
 #      simulator's attestation and answers a chat completion through it; the operator image fails
-#      fast with its `--proxy-image ... is required` message (node, sources and dependencies load).
+#      fast with its `--proxy-image ... is required` message (node and the bundle load); both
+#      images hold no TypeScript and no node_modules beyond the unbundled verifier (docs/images.md).
 #
 # Environment: IMAGE_REGISTRY (default registry.local), IMAGE_TAG (default: appVersion of
 # charts/attested-inference-operator/Chart.yaml), DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
@@ -272,19 +274,19 @@ docker import --message "node $NODE_VERSION, distroless layout" \
 [ "$(docker run --rm --network none "$RUNTIME_BASE" -p process.versions.node)" = "$NODE_VERSION" ] || die "node does not run in $RUNTIME_BASE"
 
 # --- 3. production dependencies, offline -------------------------------------------------------
-stage "npm cache (production)"
+stage "npm cache (build)"
 lock_key="$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)"
-npm_cache="$CACHE/npm-cache-$lock_key"
+npm_cache="$CACHE/npm-cache-build-$lock_key"
 if [ -d "$npm_cache" ]; then
   log "cached: $npm_cache"
 else
   mkdir -p "$WORK/deps"
   cp "$ROOT/package.json" "$ROOT/package-lock.json" "$WORK/deps/"
-  (cd "$WORK/deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache "$npm_cache.tmp" >"$WORK/npm.log" 2>&1) ||
-    { tail -30 "$WORK/npm.log" >&2; die "npm ci --omit=dev on the host (npm registry)"; }
+  (cd "$WORK/deps" && npm ci --ignore-scripts --no-audit --no-fund --cache "$npm_cache.tmp" >"$WORK/npm.log" 2>&1) ||
+    { tail -30 "$WORK/npm.log" >&2; die "npm ci on the host (npm registry)"; }
   rm -rf "$npm_cache.tmp/_logs" "$npm_cache.tmp/_update-notifier-last-checked"
   mv "$npm_cache.tmp" "$npm_cache"
-  find "$CACHE" -maxdepth 1 -name 'npm-cache-*' ! -name "npm-cache-$lock_key" -exec rm -rf {} +
+  find "$CACHE" -maxdepth 1 -name 'npm-cache-*' ! -name "npm-cache-build-$lock_key" -exec rm -rf {} +
 fi
 docker build -q --network none -f "$ROOT/hack/images/Dockerfile.npm-offline" \
   --build-arg "BUILD_BASE=$BUILD_BASE" -t "$BUILD_BASE_OFFLINE" "$npm_cache" >/dev/null
@@ -315,6 +317,10 @@ build_e2e_image() {
     cp -a "$ROOT/node_modules/$pkg" "$ctx/node_modules/$pkg"
   done
   cp -a "$ROOT/test/harness/enclave-simulator" "$ctx/test/harness/"
+  # The simulator signs its bundles with the proxy's development format; the proxy image holds
+  # only the bundle, so those two sources come along.
+  mkdir -p "$ctx/proxy/attestation"
+  cp "$ROOT/proxy/attestation/development.ts" "$ROOT/proxy/attestation/types.ts" "$ctx/proxy/attestation/"
   cp -a "$ROOT/test/e2e/images" "$ctx/test/e2e/"
   find "$ctx/test" -name '*.test.ts' -delete
   docker build --network none -f "$ctx/test/e2e/images/Dockerfile.e2e" --build-arg "PROXY_IMAGE=$PROXY_IMAGE" \
@@ -423,6 +429,27 @@ kill "$simulator_pid" 2>/dev/null || true
 wait "$simulator_pid" 2>/dev/null || true
 simulator_pid=''
 
+# check_contents: the image runs the bundle, so it holds no TypeScript (the verifier's published
+# declarations aside), and its node_modules only the unbundled verifier and its dependencies
+# (hack/build/programs.ts EXTERNALS), which load from /app.
+UNBUNDLED_SCOPES='@freedomofpress @noble @tinfoilsh'
+check_contents() {
+  local out
+  set +e
+  out="$(docker run --rm --network none --read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges \
+    --entrypoint /nodejs/bin/node "$1" -e "
+      const fs = require('node:fs'), path = require('node:path');
+      const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+      const ts = walk('/app').filter((f) => /[.][cm]?ts\$/.test(f) && !/[.]d[.][cm]?ts\$/.test(f));
+      import('@tinfoilsh/verifier').then(() => console.log(ts.length + ' ' + fs.readdirSync('/app/node_modules').join(' ')));" 2>&1)"
+  set -e
+  [ "$out" = "0 $UNBUNDLED_SCOPES" ] ||
+    { printf '%s\n' "$out" >&2; die "$1 holds TypeScript or node_modules beyond $UNBUNDLED_SCOPES, or cannot load @tinfoilsh/verifier"; }
+  log "$1: no TypeScript, node_modules holds only $UNBUNDLED_SCOPES, @tinfoilsh/verifier loads"
+}
+
+check_contents "$PROXY_IMAGE"
+
 stage "smoke: operator"
 set +e
 out="$(docker run --rm --network none --read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges "$OPERATOR_IMAGE" 2>&1)"
@@ -432,12 +459,11 @@ set -e
 printf '%s\n' "$out" | grep -q -- '--proxy-image (or OPERATOR_PROXY_IMAGE) is required' ||
   { printf '%s\n' "$out" >&2; die "the operator did not fail with the --proxy-image message"; }
 log "operator exits $rc with: $(printf '%s\n' "$out" | grep -m1 -- '--proxy-image')"
-set +e
-out="$(docker run --rm --network none --read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges \
-  --entrypoint /nodejs/bin/node "$OPERATOR_IMAGE" -e "import('@kubernetes/client-node').then(() => import('@tinfoilsh/verifier')).then(() => console.log('dependencies load'))" 2>&1)"
-set -e
-[ "$out" = 'dependencies load' ] || { printf '%s\n' "$out" >&2; die "the operator image cannot load its dependencies"; }
-log "operator image: @kubernetes/client-node and @tinfoilsh/verifier load"
+check_contents "$OPERATOR_IMAGE"
+
+# The sizes of the images that passed, for the benchmark's footprint table (bench/image-sizes.ts).
+printf '{"builtAt":"%s","images":[{"image":"%s","bytes":%s},{"image":"%s","bytes":%s}]}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  "$PROXY_IMAGE" "$(docker image inspect -f '{{.Size}}' "$PROXY_IMAGE")" "$OPERATOR_IMAGE" "$(docker image inspect -f '{{.Size}}' "$OPERATOR_IMAGE")" >"$CACHE/image-sizes.json"
 
 # --- summary -----------------------------------------------------------------------------------
 stage_done
