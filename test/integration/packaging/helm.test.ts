@@ -45,13 +45,14 @@ describe('the Helm chart renders', () => {
       '--namespaces=',
       '--log-level=info',
       '--workers=4',
+      '--max-concurrent-rollouts=5',
       '--leader-elect=true',
       '--probe-port=8081',
       '--token-review-cluster-role=attested-inference-tokenreview',
       '--api-server-ports=443,6443',
       '--policy-file=/etc/attested-inference/policy/policy.json',
     ]);
-    expect(container.env.map((e) => e.name)).toEqual(['OPERATOR_PROXY_IMAGE', 'POD_NAME', 'POD_NAMESPACE']);
+    expect(container.env.map((e) => e.name)).toEqual(['OPERATOR_PROXY_IMAGE', 'POD_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS']);
     expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
     const deployment = find(objects, 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { livenessProbe: unknown; readinessProbe: unknown }[] } } } };
     expect(deployment.spec.replicas).toBe(2);
