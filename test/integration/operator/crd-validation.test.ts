@@ -82,7 +82,7 @@ describe('the InferenceEndpoint CRD on the real API server', () => {
   it('keeps status on its own subresource and prints it in the columns of kubectl get', async () => {
     await kubectlOk(['apply', '-n', ns.name, '-f', '-'], manifest('columns', MINIMAL_TINFOIL));
     const before = await kubectlOk(['get', 'ie', '-n', ns.name, 'columns']);
-    expect(before.split('\n')[0]).toMatch(/^NAME\s+PROVIDER\s+READY\s+ATTESTED\s+URL\s+AGE$/);
+    expect(before.split('\n')[0]).toMatch(/^NAME\s+PROVIDER\s+AVAILABLE\s+READY\s+ATTESTED\s+URL\s+AGE$/);
 
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const condition = (type: string, reason: string): Spec => ({ type, status: 'True', reason, message: reason, lastTransitionTime: now, observedGeneration: 1 });
@@ -101,7 +101,7 @@ describe('the InferenceEndpoint CRD on the real API server', () => {
 
     const wide = await kubectlOk(['get', 'ie', '-n', ns.name, 'columns', '-o', 'wide']);
     const [header, row] = wide.split('\n');
-    expect(header).toMatch(/^NAME\s+PROVIDER\s+READY\s+ATTESTED\s+URL\s+RELEASE\s+AGE$/);
+    expect(header).toMatch(/^NAME\s+PROVIDER\s+AVAILABLE\s+READY\s+ATTESTED\s+URL\s+RELEASE\s+AGE$/);
     expect(row).toMatch(new RegExp(`^columns\\s+tinfoil\\s+True\\s+True\\s+http://columns\\.${ns.name}\\.svc:8080/v1\\s+${'b'.repeat(64)}\\s+\\d+s$`));
     expect(await kubectlOk(['get', 'attested', '-n', ns.name, '-o', 'name'])).toContain('inferenceendpoint.inference.attested.dev/columns');
   });
