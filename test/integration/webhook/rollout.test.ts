@@ -56,6 +56,9 @@ describe('rolling injected workloads when the attested release changes', () => {
     });
     await createEndpoint(cluster, ns.name, 'chat', simulatorEndpointSpec(simulator, { replicas: 1 }));
     await reconciler.reconcile(`${ns.name}/chat`);
+    // The first reconcile does not wait for the upstream's first verification; its arrival requeues the endpoint.
+    await waitFor('the first verification', () => Promise.resolve(updates.some((keys) => keys.includes(`${ns.name}/chat`))), { timeoutMs: 30_000, intervalMs: 100 });
+    await reconciler.reconcile(`${ns.name}/chat`);
     // Workloads are created unmutated (no webhook here): the roller reads their pod-template opt-in like the webhook would.
     await apps.createNamespacedDeployment({ namespace: ns.name, body: workload('opted', { 'inference.attested.dev/restart-on-attestation-change': 'true' }, { 'inference.attested.dev/inject': 'chat' }) });
     await apps.createNamespacedDeployment({ namespace: ns.name, body: workload('quiet', {}, { 'inference.attested.dev/inject': 'chat' }) });
