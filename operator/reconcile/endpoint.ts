@@ -3,7 +3,7 @@ import { REASONS } from '../api/v1alpha1/conditions.ts';
 import type { BudgetWindowStatus, Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
 import type { UpstreamObservation } from '../attestation/observation.ts';
 import { VERIFY_TIMEOUT_MS, type AttestationWatcher } from '../attestation/watcher.ts';
-import { budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
+import { BudgetReports, budgetEvents, budgetWindows, namespaceBudgets } from '../limits/budget-status.ts';
 import type { SpendReader } from '../limits/spend-reader.ts';
 import { LimitsStoreRefused } from '../limits/store-access.ts';
 import { developmentTrustAllowed, policyViolations, type PolicyViolation } from '../policy/admin-policy.ts';
@@ -110,6 +110,7 @@ export class EndpointReconciler {
   readonly #deps: EndpointReconcilerDeps;
   readonly #applied = new AppliedRecords();
   readonly #children: ChildWriter;
+  readonly #budgetReports = new BudgetReports();
 
   constructor(deps: EndpointReconcilerDeps) {
     this.#deps = deps;
@@ -163,6 +164,7 @@ export class EndpointReconciler {
   #forget(key: string): void {
     this.#deps.watcher.forget(key);
     this.#deps.spend?.forget(key);
+    this.#budgetReports.forget(key);
     this.#deps.pacer?.forget(key);
   }
 
@@ -202,7 +204,8 @@ export class EndpointReconciler {
     }
     try {
       const spent = await this.#deps.spend.read(endpoint, declared.map((b) => b.window), now.getTime());
-      return budgetWindows(declared, spent, now.getTime());
+      // Written on a meaningful change or at a slow cadence, not on every poll (BudgetReports).
+      return this.#budgetReports.report(`${endpoint.metadata.namespace ?? ''}/${endpoint.metadata.name ?? ''}`, endpoint.status?.budgets, budgetWindows(declared, spent, now.getTime()), now.getTime());
     } catch (error) {
       problems.push(spendProblem(endpoint, error));
       return endpoint.status?.budgets ?? [];
