@@ -3,12 +3,13 @@ import { join } from 'node:path';
 
 /**
  * AUDIT_POLICY records every request at the Metadata level (who, what, which object, the
- * answer; no bodies), once it completes: enough to learn which rights a client uses
+ * answer; no bodies), once it completes, and a watch also when it starts (a watch that outlives
+ * the scenario is then recorded without waiting for its close): enough to learn which rights a client uses
  * (kubernetes.io/docs/tasks/debug/debug-cluster/audit/, "Audit policy").
  */
 export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
-omitStages: [RequestReceived, ResponseStarted]
+omitStages: [RequestReceived]
 rules:
   - level: Metadata
 `;
