@@ -11,7 +11,7 @@ import { startEnclaveSimulator, type EnclaveSimulator } from '../../harness/encl
 import { startOperatorProcess } from '../../harness/operator-process.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { createNamespace, testCluster } from '../cluster.ts';
-import { condition, createEndpoint, installCrd, readEndpoint, recordingPort, simulatorEndpointSpec, waitForRollout, RECONCILER_OPTIONS, SERVICE_MONITOR_CRD } from './support.ts';
+import { condition, createEndpoint, installCrd, readEndpoint, reconcileUntilDeployed, recordingPort, simulatorEndpointSpec, waitForRollout, RECONCILER_OPTIONS, SERVICE_MONITOR_CRD } from './support.ts';
 
 describe('reconcile options on the real API server', () => {
   const cluster = testCluster();
@@ -42,7 +42,7 @@ describe('reconcile options on the real API server', () => {
 
   it('rolls the pods when the spec changes what the proxy is configured with', async () => {
     await createEndpoint(cluster, ns.name, 'limits', simulatorEndpointSpec(simulator, { replicas: 1 }));
-    await reconciler.reconcile(`${ns.name}/limits`);
+    await reconcileUntilDeployed(cluster, reconciler, ns.name, 'limits');
     const first = await waitForRollout(cluster, ns.name, 'limits-proxy', 1);
     const hash = first.spec?.template.metadata?.annotations?.[ANNOTATION_CONFIG_HASH];
     const patched = await cluster.kubectl(['patch', 'ie', 'limits', '-n', ns.name, '--type=merge', '-p', '{"spec":{"rateLimits":{"requestsPerMinute":30}}}']);

@@ -89,6 +89,20 @@ export async function waitForRollout(cluster: TestCluster, namespace: string, na
 }
 
 /**
+ * reconcileUntilDeployed reconciles `namespace/name` until its proxy Deployment exists. A new
+ * endpoint's first pass holds the Deployment back while its upstream's first verification is
+ * pending; in the operator that verification's arrival requeues the endpoint, which a test that
+ * calls the reconciler by hand does here instead.
+ */
+export async function reconcileUntilDeployed(cluster: TestCluster, reconciler: { reconcile(key: string): Promise<unknown> }, namespace: string, name: string): Promise<void> {
+  const apps = cluster.kc.makeApiClient(AppsV1Api);
+  await waitFor(`the first verification to let ${namespace}/${name} create its Deployment`, async () => {
+    await reconciler.reconcile(`${namespace}/${name}`);
+    return apps.readNamespacedDeployment({ namespace, name: `${name}-proxy` }).then(() => true, () => false);
+  }, { timeoutMs: 30_000, intervalMs: 200 });
+}
+
+/**
  * RECONCILER_OPTIONS are the operator-level options the reconciler tests run with: a local proxy
  * image, and development trust allowed (as --allow-development-trust) for the enclave simulator.
  */
