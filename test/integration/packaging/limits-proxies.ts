@@ -52,7 +52,9 @@ export async function startLimitsProxies(options: { start: StartProxy; simulator
   }
   const [budgetRedis, storeRedis] = redis as [RedisServer, RedisServer];
   const store = (server: RedisServer): Record<string, unknown> => ({ type: 'redis', redis: { url: server.url, failurePolicy: 'FailOpen', timeoutMs: 250 } });
-  const d = await start('team-d', 'budget', metered, { limits: { budgets: { namespace: { dailyMicros: 2 * answerMicros, monthlyMicros: monthMicros } }, store: store(budgetRedis) } });
+  // A request reserves its estimate before it is sent: with the default 1,024 output tokens one
+  // request would be larger than the whole day budget, so team-d reserves what its upstream answers.
+  const d = await start('team-d', 'budget', metered, { limits: { reservation: { defaultOutputTokens: METERED.completionTokens }, budgets: { namespace: { dailyMicros: 2 * answerMicros, monthlyMicros: monthMicros } }, store: store(budgetRedis) } });
   const e = await start('team-e', 'store', options.simulator, { limits: { requestsPerMinute: 600, budgets: { caller: { dailyMicros: 1 } }, store: store(storeRedis) } });
   const storeUp = async (proxy: TestProxy): Promise<number | undefined> => metricValue(await proxy.metrics(), 'attested_inference_limits_store_up');
   await waitFor('team-d and team-e to reach Redis', async () => (await storeUp(d)) === 1 && (await storeUp(e)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
