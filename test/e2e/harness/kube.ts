@@ -65,7 +65,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 /** KubeObject is the shape scenarios read from `kubectl get -o json`. */
 export interface KubeObject {
-  readonly metadata: { name: string; namespace?: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number };
+  readonly metadata: { name: string; namespace?: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; deletionTimestamp?: string };
   readonly spec?: Record<string, unknown>;
   readonly status?: Record<string, unknown>;
 }
@@ -87,6 +87,17 @@ export function conditionOf(object: KubeObject, type: string): Condition | undef
 /** podsOf lists the pods matching a label selector. */
 export async function podsOf(k: E2e, namespace: string, selector: string): Promise<PodObject[]> {
   return (await k.json<{ items: PodObject[] }>(['-n', namespace, 'get', 'pods', '-l', selector])).items;
+}
+
+/**
+ * settledPodsOf waits until no pod of `selector` is terminating (a finished rollout's old pods drain
+ * for a while after `kubectl rollout status` returns) and returns the pods that stay.
+ */
+export async function settledPodsOf(k: E2e, namespace: string, selector: string): Promise<PodObject[]> {
+  return eventually(`the pods of ${selector} with none terminating`, async () => {
+    const pods = await podsOf(k, namespace, selector);
+    return pods.length > 0 && pods.every((p) => p.metadata.deletionTimestamp === undefined) ? pods : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 1_000 });
 }
 
 /** PodObject is the part of a Pod the scenarios read. */

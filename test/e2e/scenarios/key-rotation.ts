@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keySecret } from '../harness/endpoints.ts';
-import { eventually, podsOf } from '../harness/kube.ts';
+import { eventually, podsOf, settledPodsOf } from '../harness/kube.ts';
 import { clientChat, simulator, startLoop } from '../harness/world.ts';
 import { APP_NS, CHAT, proxyDeployment, CHAT_URL, type World } from '../harness/world-state.ts';
 import { appRequests, bearerKey, CHAT_SELECTOR, FIRST_KEY, SECOND_KEY } from './endpoint.ts';
@@ -16,7 +16,7 @@ export function keyRotationScenario(world: World): void {
     it('uses the new key for new requests, with no pod restart and no failed request', async () => {
       const { k } = world;
       await k.run(['-n', APP_NS, 'rollout', 'status', `deployment/${proxyDeployment(CHAT)}`, '--timeout=180s']);
-      const podsBefore = await podsOf(k, APP_NS, CHAT_SELECTOR);
+      const podsBefore = await settledPodsOf(k, APP_NS, CHAT_SELECTOR);
       await simulator(k, 'DELETE', 'requests');
       expect((await clientChat(k, APP_NS, CHAT_URL)).error).toBeUndefined();
       expect(await keysSeen(world)).toEqual([FIRST_KEY]);
