@@ -12,6 +12,7 @@ import { hpkeKeysRoute } from './routes/hpke-keys.ts';
 import { inferenceRoute } from './routes/inference.ts';
 import type { ProxyConfig } from './config/schema.ts';
 import type { Runtime } from './runtime.ts';
+import { UNAUTHENTICATED_HEADER } from './upstream/unauthenticated.ts';
 
 /** RunningProxy is a listening proxy: the API and admin listeners, and how to stop them gracefully. */
 export interface RunningProxy {
@@ -81,7 +82,7 @@ function buildApi(runtime: Runtime, logger: Logger, lifecycle: Lifecycle): Fasti
   if (runtime.config.cors.enabled) {
     void app.register(cors, {
       origin: runtime.config.cors.allowedOrigins,
-      exposedHeaders: [RESPONSE_NONCE_HEADER, TINFOIL_USAGE_HEADER, 'x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+      exposedHeaders: [RESPONSE_NONCE_HEADER, TINFOIL_USAGE_HEADER, UNAUTHENTICATED_HEADER, 'x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
       allowedHeaders: ['authorization', 'content-type', ENCAPSULATED_KEY_HEADER, 'x-request-id', 'openai-beta'],
     });
   }

@@ -42,6 +42,8 @@ describe('endpoint options', () => {
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('ehbp-encapsulated-key');
     const response = await fetch(`${proxy.apiUrl}/v1/models`, { headers: { origin: 'https://app.example.com' } });
     expect(response.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('ehbp-response-nonce');
+    // A browser client can tell an upstream's unauthenticated error from the proxy's own.
+    expect(response.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('x-attested-inference-unauthenticated');
     const other = await fetch(`${proxy.apiUrl}/v1/models`, { headers: { origin: 'https://evil.example.com' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
