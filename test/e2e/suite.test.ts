@@ -1,7 +1,7 @@
 // The end-to-end suite on a real cluster (kind built offline by default; see README.md here).
-// Scenarios run in order and build on each other: install, an endpoint, sidecars, a release
-// change, key rotation, fail closed, failover, budgets, the admin policy, uninstall. A failed
-// scenario keeps its logs in a folder its failure message names.
+// Scenarios run in order and build on each other: install, an endpoint, sidecars, an operator
+// rollout under pod creation, a release change, key rotation, fail closed, failover, budgets, the
+// admin policy, uninstall. A failed scenario keeps its logs in a folder its failure message names.
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { failClosedScenario } from './scenarios/fail-closed.ts';
 import { failoverScenario } from './scenarios/failover.ts';
 import { installScenario } from './scenarios/install.ts';
 import { keyRotationScenario } from './scenarios/key-rotation.ts';
+import { operatorRolloutScenario } from './scenarios/operator-rollout.ts';
 import { rolloutBlipScenario } from './scenarios/rollout-blip.ts';
 import { sidecarScenario } from './scenarios/sidecar.ts';
 import { uninstallScenario } from './scenarios/uninstall.ts';
@@ -45,6 +46,7 @@ describe('attested-inference-operator end to end', () => {
   endpointScenario(world);
   availableScenario(world);
   sidecarScenario(world);
+  operatorRolloutScenario(world);
   attestationScenario(world);
   keyRotationScenario(world);
   failClosedScenario(world);
