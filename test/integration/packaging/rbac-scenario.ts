@@ -58,12 +58,14 @@ export interface ChartRbac {
   readonly username: string;
 }
 
-/** installChartRbac renders the chart with `helm template` and applies its ServiceAccount, roles, bindings and the webhook Secret. */
+/** installChartRbac renders the chart with `helm template` and applies its ServiceAccount, roles, bindings, the webhook Secret and the policy on the Secrets the operator creates. */
 export async function installChartRbac(cluster: TestCluster, p: { release: string; namespace: string; sets: readonly string[]; webhookUrl: string }): Promise<ChartRbac> {
   const rendered = parseObjects(expectOk(await cluster.helm(['template', p.release, CHART_DIR, '--namespace', p.namespace, ...p.sets.flatMap((s) => ['--set', s])]), 'helm template'));
   const objects = rendered.filter((o) => RBAC_KINDS.has(o.kind));
+  // The policy that narrows the operator's Secret `create` to its certificate belongs to its rights.
+  const secretPolicy = rendered.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy') && o.metadata.name.endsWith('-webhook-tls'));
   expectOk(await cluster.kubectl(['create', 'namespace', p.namespace]), 'kubectl create namespace');
-  expectOk(await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...objects, ...rendered.filter((o) => o.kind === 'MutatingWebhookConfiguration').map((o) => reachedAt(o, p.webhookUrl))] })), 'kubectl apply the chart RBAC');
+  expectOk(await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...objects, ...secretPolicy, ...rendered.filter((o) => o.kind === 'MutatingWebhookConfiguration').map((o) => reachedAt(o, p.webhookUrl))] })), 'kubectl apply the chart RBAC');
   const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
   return { objects, namespace: p.namespace, serviceAccount, username: `system:serviceaccount:${p.namespace}:${serviceAccount}` };
 }
