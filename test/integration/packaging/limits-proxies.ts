@@ -9,6 +9,8 @@ import type { Where } from './traffic.ts';
 // team-d's upstream reports 100 prompt and 50 completion tokens, so every answer costs the same: its
 // day budget is two answers (the third is refused), its month budget two answers at 95 % (nearly spent).
 const METERED = { promptTokens: 100, completionTokens: 50, cachedTokens: 0 };
+/** CALLER_DAILY_MICROS is team-e's caller budget: more than one request's reservation, less than one answer. */
+const CALLER_DAILY_MICROS = 100;
 
 /** StartProxy starts a proxy for `namespace/name` in front of `simulator`, cleaned up by the caller. */
 export type StartProxy = (namespace: string, name: string, simulator: EnclaveSimulator, extra: Record<string, unknown>) => Promise<TestProxy>;
@@ -18,7 +20,7 @@ export interface LimitsProxies {
   /** budget is team-d/budget: namespace budgets of two answers a day and `monthMicros` a month. */
   readonly budget: TestProxy;
   readonly budgetAt: Where;
-  /** store is team-e/store: a request limit and a caller budget of 1 micro-unit a day, in a Redis that `storeDown` stops. */
+  /** store is team-e/store: a request limit and a caller budget that one answer spends, in a Redis that `storeDown` stops. */
   readonly store: TestProxy;
   readonly storeAt: Where;
   /** answerMicros is what each of team-d's answers costs. */
@@ -34,10 +36,10 @@ export interface LimitsProxies {
 
 /**
  * startLimitsProxies starts team-d (spend budgets) and team-e (a request limit), each with its own
- * real redis-server as a shared limits store (FailOpen), and its own upstream for team-d whose usage
- * is fixed. Everything it starts is pushed onto `cleanups`.
+ * real redis-server as a shared limits store (FailOpen), both in front of their own upstream whose
+ * usage is fixed. Everything it starts is pushed onto `cleanups`.
  */
-export async function startLimitsProxies(options: { start: StartProxy; simulator: EnclaveSimulator; price: ModelPrice; cleanups: (() => Promise<void>)[] }): Promise<LimitsProxies> {
+export async function startLimitsProxies(options: { start: StartProxy; price: ModelPrice; cleanups: (() => Promise<void>)[] }): Promise<LimitsProxies> {
   const { start, price, cleanups } = options;
   const answerMicros = costMicros({ inputTokens: METERED.promptTokens, cachedInputTokens: 0, outputTokens: METERED.completionTokens }, price);
   const monthMicros = Math.ceil((2 * answerMicros) / 0.95);
@@ -55,7 +57,10 @@ export async function startLimitsProxies(options: { start: StartProxy; simulator
   // A request reserves its estimate before it is sent: with the default 1,024 output tokens one
   // request would be larger than the whole day budget, so team-d reserves what its upstream answers.
   const d = await start('team-d', 'budget', metered, { limits: { reservation: { defaultOutputTokens: METERED.completionTokens }, budgets: { namespace: { dailyMicros: 2 * answerMicros, monthlyMicros: monthMicros } }, store: store(budgetRedis) } });
-  const e = await start('team-e', 'store', options.simulator, { limits: { requestsPerMinute: 600, budgets: { caller: { dailyMicros: 1 } }, store: store(storeRedis) } });
+  // team-e's first answer must be let in and then take its caller across the budget: it reserves a
+  // single output token (about 22 micro-units in all, under the 100 of the budget) and is charged
+  // the fixed usage of the metered upstream (150).
+  const e = await start('team-e', 'store', metered, { limits: { requestsPerMinute: 600, reservation: { defaultOutputTokens: 1 }, budgets: { caller: { dailyMicros: CALLER_DAILY_MICROS } }, store: store(storeRedis) } });
   const storeUp = async (proxy: TestProxy): Promise<number | undefined> => metricValue(await proxy.metrics(), 'attested_inference_limits_store_up');
   await waitFor('team-d and team-e to reach Redis', async () => (await storeUp(d)) === 1 && (await storeUp(e)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
   const prices = { 'llama3-3-70b': price };

@@ -82,7 +82,7 @@ describe('the dashboard and alerts on a real Prometheus scraping real proxies an
     const a = await proxy('team-a', 'chat', simulator, { limits: { requestsPerMinute: 60, burstRequests: 3 } });
     const b = await proxy('team-b', 'embed', embeddings, { prices: { currency: 'USD', models: { 'nomic-embed-text': NOMIC } } });
     const c = await proxy('team-c', 'broken', broken, {});
-    limits = await startLimitsProxies({ start: proxy, simulator, price: LLAMA, cleanups });
+    limits = await startLimitsProxies({ start: proxy, price: LLAMA, cleanups });
     const { budget: d, store: e, budgetAt, storeAt } = limits;
     chatAt = { namespace: 'team-a', endpoint: 'team-a/chat', apiUrl: a.apiUrl, prices: { 'llama3-3-70b': LLAMA } };
     embedAt = { namespace: 'team-b', endpoint: 'team-b/embed', apiUrl: b.apiUrl, prices: { 'nomic-embed-text': NOMIC } };
