@@ -3,7 +3,7 @@ import { endpoint } from '../../test/fixtures/endpoints.ts';
 import { AttestationFailure, type AttestationResult } from '../../proxy/attestation/types.ts';
 import type { AttestationVerifierConfig } from '../../proxy/attestation/verifier.ts';
 import type { UpstreamObservation } from './observation.ts';
-import { AttestationWatcher, nextCheckMs } from './watcher.ts';
+import { AttestationWatcher, beforeExpiryMs, nextCheckMs, RETRY_BASE_MS } from './watcher.ts';
 
 const result = (digest: string): AttestationResult => ({ trust: 'Development', domain: 'sim', releaseDigest: digest, measurementFingerprint: 'm', hpkePublicKey: 'k', tlsPublicKeyFingerprint: undefined, verifiedAt: new Date(0) });
 const spec = (bundleUrl: string, recheckInterval = '1m'): Record<string, unknown> => ({
@@ -118,6 +118,18 @@ describe('attestation watcher', () => {
       await settle();
     }
     expect(h.timers.map((t) => t.ms)).toEqual([5000, 10_000, 20_000, 3_600_000]);
+  });
+
+  it('verifies a document that expires again at half its remaining validity, however long the interval', async () => {
+    const expiring = { ...result('a'), expiresAt: new Date(Date.now() + 600_000) };
+    expect(beforeExpiryMs({ status: 'verified', result: expiring }, expiring.expiresAt.getTime() - 600_000)).toBe(300_000);
+    expect(beforeExpiryMs({ status: 'verified', result: expiring }, expiring.expiresAt.getTime())).toBe(RETRY_BASE_MS);
+    expect(beforeExpiryMs({ status: 'verified', result: result('a') }, 0)).toBe(Infinity);
+    const h = harness([expiring]);
+    h.watcher.observe('ns/a', endpoint('a', spec('http://one', '1h')));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(h.timers.at(-1)!.ms).toBeLessThanOrEqual(300_000);
+    expect(h.timers.at(-1)!.ms).toBeGreaterThan(290_000);
   });
 
   it('fails a verification that hangs, within its timeout, instead of waiting on it', async () => {

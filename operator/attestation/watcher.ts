@@ -44,6 +44,17 @@ export function nextCheckMs(intervalMs: number, failures: number, random: () => 
   return spread(Math.min(backoff, RETRY_CAP_MS, intervalMs));
 }
 
+/**
+ * beforeExpiryMs is how soon a verified document that expires must be verified again: at half its
+ * remaining validity (as the proxies do, docs/adr/0018-attestation-formats-and-expiry.md), never
+ * sooner than RETRY_BASE_MS; Infinity for a document that does not expire.
+ */
+export function beforeExpiryMs(observation: UpstreamObservation, nowMs: number): number {
+  const expiresAt = observation.status === 'verified' ? observation.result.expiresAt : undefined;
+  if (expiresAt === undefined) return Infinity;
+  return Math.max(RETRY_BASE_MS, (expiresAt.getTime() - nowMs) / 2);
+}
+
 interface Upstream {
   readonly id: string;
   readonly label: string;
@@ -247,6 +258,7 @@ export class AttestationWatcher {
     if (releaseChanged || observationKey(before) !== observationKey(next)) this.#deps.onUpdate([...upstream.subscribers.keys()], next);
     upstream.failures = next.status === 'failed' ? upstream.failures + 1 : 0;
     const intervalMs = Math.min(...upstream.subscribers.values()) * 1000;
-    upstream.timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.#verify(upstream), nextCheckMs(intervalMs, upstream.failures, this.#random));
+    const due = Math.min(nextCheckMs(intervalMs, upstream.failures, this.#random), beforeExpiryMs(next, Date.now()));
+    upstream.timer = (this.#deps.setTimer ?? defaultTimer)(() => void this.#verify(upstream), due);
   }
 }

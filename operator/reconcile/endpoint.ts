@@ -157,7 +157,8 @@ export class EndpointReconciler {
     if (!(await this.#writeStatus(release.endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
-    return soonest(soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs), release.retryAfterMs);
+    const look = soonest(soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs), release.retryAfterMs);
+    return soonest(look, untilExpiryMs(observation, now));
   }
 
   /** #forget drops what the operator keeps in memory for an endpoint it no longer renders: its upstream, spend and rollout turn. */
@@ -341,6 +342,16 @@ function nextLook(settled: boolean, budgets: readonly BudgetWindowStatus[] | und
   if (!settled) return { requeueAfterMs: 5000 };
   return budgets === undefined ? {} : { requeueAfterMs: budgetPollMs };
 }
+
+/** untilExpiryMs is when the last verified document's deadline passes, so Attested turns AttestationExpired on time (undefined: it does not expire, or it has). */
+function untilExpiryMs(observation: UpstreamObservation, now: Date): number | undefined {
+  const expiresAt = observation.status === 'verified' ? observation.result.expiresAt : observation.status === 'failed' ? observation.previous?.expiresAt : undefined;
+  const ms = expiresAt === undefined ? 0 : expiresAt.getTime() - now.getTime();
+  return ms > 0 ? Math.min(ms + 1, MAX_TIMER_MS) : undefined;
+}
+
+/** MAX_TIMER_MS is the longest delay a Node.js timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** soonest is `outcome`, looking again after `retryAfterMs` instead if that is sooner (children held back by a name conflict). */
 function soonest(outcome: ReconcileOutcome, retryAfterMs: number | undefined): ReconcileOutcome {

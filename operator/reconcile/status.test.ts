@@ -42,6 +42,19 @@ describe('endpoint status', () => {
     expect(mismatch?.message).toContain(digest('b'));
   });
 
+  it("is AttestationExpired once a verified document's deadline passed without a fresh verification, and not before", () => {
+    const expiring = (at: number): StatusInputs['observation'] => ({ status: 'verified', result: { ...result(digest('a')), expiresAt: new Date(now.getTime() + at) } });
+    expect(status({ observation: expiring(1) }).Attested).toMatchObject({ status: 'True', reason: 'Verified' });
+    const expired = status({ observation: expiring(0) });
+    expect(expired.Attested).toMatchObject({ status: 'False', reason: 'AttestationExpired' });
+    expect(expired.Attested?.message).toContain(new Date(now.getTime()).toISOString());
+    expect(expired.Available).toMatchObject({ status: 'False', reason: 'NotAttested' });
+    // The attestation service is down: failing rechecks say so until the last good document expires.
+    const failedSince = (at: number): StatusInputs['observation'] => ({ status: 'failed', step: 'fetch', message: 'unavailable', previous: { ...result(digest('a')), expiresAt: new Date(now.getTime() + at) } });
+    expect(status({ observation: failedSince(1) }).Attested).toMatchObject({ status: 'False', reason: 'AttestationFailed' });
+    expect(status({ observation: failedSince(0) }).Attested).toMatchObject({ status: 'False', reason: 'AttestationExpired', message: expect.stringContaining('verification since failed at fetch: unavailable') as string });
+  });
+
   it('keeps transition times while a condition keeps its status', () => {
     const first = computeStatus({ endpoint: base, deployment: deployment(2), observation: { status: 'verified', result: result(digest('a')) }, problems: [], url: 'u', now, childrenWritten: true, routableAddresses: 2 });
     const later = new Date(now.getTime() + 60_000);

@@ -2,6 +2,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { boundedMessage, REASONS, type Reason } from '../api/v1alpha1/conditions.ts';
 import type { AttestationStatus, Condition, InferenceEndpoint, InferenceEndpointStatus, RolloutRecord } from '../api/v1alpha1/types.ts';
 import type { UpstreamObservation } from '../attestation/observation.ts';
+import type { AttestationResult } from '../../proxy/attestation/types.ts';
 import { selectorLabels } from '../resources/names.ts';
 import { availableCondition } from './availability.ts';
 
@@ -65,16 +66,33 @@ function attestedCondition(i: StatusInputs, generation: number | undefined): Pen
     case 'disallowed':
       return condition('DevelopmentTrustDisabled', generation, o.message);
     case 'failed':
-      return condition('AttestationFailed', generation, `Verification failed at ${o.step}: ${o.message}`);
-    case 'verified': {
-      const digest = o.result.releaseDigest;
-      if (pinned && !pinned.includes(digest)) {
-        return condition('PinnedDigestMismatch', generation, `The upstream runs release ${digest}, which is not pinned (pinned: ${pinned.join(', ')}); proxies refuse traffic until spec.attestation.pinnedDigests accepts it.`);
-      }
-      const reason = o.result.trust === 'Development' ? 'DevelopmentTrust' : 'Verified';
-      return condition(reason, generation, `${REASONS[reason].sentence} Release ${digest}.`);
-    }
+      return failedCondition(o, i.now, generation);
+    case 'verified':
+      return verifiedCondition(o.result, pinned, i.now, generation);
   }
+}
+
+/** failedCondition is Attested after a failed verification: proxies serve on the last verified document until it expires, then stop. */
+function failedCondition(o: Extract<UpstreamObservation, { status: 'failed' }>, now: Date, generation: number | undefined): PendingCondition {
+  const expiresAt = o.previous?.expiresAt;
+  if (o.previous !== undefined && expiresAt !== undefined && now.getTime() >= expiresAt.getTime()) {
+    return condition('AttestationExpired', generation, `The attestation of release ${o.previous.releaseDigest} expired at ${expiresAt.toISOString()}; verification since failed at ${o.step}: ${o.message}`);
+  }
+  return condition('AttestationFailed', generation, `Verification failed at ${o.step}: ${o.message}`);
+}
+
+/** verifiedCondition is Attested for a verified upstream: its release must be pinned (under Pin) and its document unexpired. */
+function verifiedCondition(result: AttestationResult, pinned: readonly string[] | undefined, now: Date, generation: number | undefined): PendingCondition {
+  const digest = result.releaseDigest;
+  if (pinned && !pinned.includes(digest)) {
+    return condition('PinnedDigestMismatch', generation, `The upstream runs release ${digest}, which is not pinned (pinned: ${pinned.join(', ')}); proxies refuse traffic until spec.attestation.pinnedDigests accepts it.`);
+  }
+  const expiresAt = result.expiresAt;
+  if (expiresAt !== undefined && now.getTime() >= expiresAt.getTime()) {
+    return condition('AttestationExpired', generation, `The attestation of release ${digest} expired at ${expiresAt.toISOString()} and no fresh verification has succeeded since; proxies refuse new requests until one does.`);
+  }
+  const reason = result.trust === 'Development' ? 'DevelopmentTrust' : 'Verified';
+  return condition(reason, generation, `${REASONS[reason].sentence} Release ${digest}.`);
 }
 
 /**

@@ -54,6 +54,11 @@ export const REASONS = {
     status: 'False',
     sentence: 'The upstream failed verification; proxies refuse inference requests until it verifies.',
   },
+  AttestationExpired: {
+    type: 'Attested',
+    status: 'False',
+    sentence: 'The verified attestation document has expired and no fresh verification has succeeded; proxies refuse new requests until one does.',
+  },
   PinnedDigestMismatch: {
     type: 'Attested',
     status: 'False',
