@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
+import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import type { ObjectSource } from '../controller/informer.ts';
@@ -8,9 +8,9 @@ import type { ProxyImage } from '../resources/container.ts';
 import { objectKey } from '../controller/keys.ts';
 import { sidecarConfigYaml } from '../resources/desired.ts';
 import { ANNOTATION_RESTART_ON_ATTESTATION_CHANGE, endpointName, endpointNamespace, FIELD_MANAGER } from '../resources/names.ts';
-import { endpointNameFor, endpointReady } from './decision.ts';
+import { endpointReady } from './decision.ts';
 import { clusterReads } from './kubernetes.ts';
-import type { Workload } from './rollout.ts';
+import { rollOptedInWorkloads, type OptedInDeps } from './rollout.ts';
 import { sidecarContainer, sidecarVolumes, type SidecarOptions } from './sidecar.ts';
 import type { EventWriter } from './start.ts';
 
@@ -67,13 +67,7 @@ export class ConfigurationTracker {
 }
 
 /** ConfigurationRollerDeps: the reads, the one write (a pod-template annotation) and the Event writer. */
-export interface ConfigurationRollerDeps {
-  readonly listWorkloads: (namespace: string) => Promise<readonly Workload[]>;
-  readonly readNamespace: (name: string) => Promise<V1ObjectMeta>;
-  readonly listEndpoints: (namespace: string) => Promise<readonly InferenceEndpoint[]>;
-  readonly stamp: (workload: Workload, annotation: string, value: string) => Promise<void>;
-  readonly event: EventWriter;
-}
+export type ConfigurationRollerDeps = OptedInDeps;
 
 /**
  * rollForConfiguration runs when an endpoint's sidecar configuration changed. Workloads whose pods
@@ -82,27 +76,15 @@ export interface ConfigurationRollerDeps {
  * are left alone (their pods belong to their owners, docs/architecture.md §1) and one Event in the
  * namespace names them and says their sidecars run an older configuration.
  */
-export async function rollForConfiguration(deps: ConfigurationRollerDeps, endpoint: InferenceEndpoint, change: ConfigurationChange): Promise<{ rolled: string[]; left: string[] }> {
-  const namespace = endpointNamespace(endpoint);
-  const [meta, endpoints, workloads] = await Promise.all([deps.readNamespace(namespace), deps.listEndpoints(namespace), deps.listWorkloads(namespace)]);
-  const using = workloads.filter((w) => endpointNameFor(w.template.metadata, meta, endpoints) === endpointName(endpoint));
-  const rolled: string[] = [];
-  const left: string[] = [];
-  for (const w of using) {
-    const label = `${w.kind.toLowerCase()}/${w.metadata.name ?? ''}`;
-    if (w.metadata.annotations?.[ANNOTATION_RESTART_ON_ATTESTATION_CHANGE] !== 'true') {
-      left.push(label);
-    } else if (w.template.metadata?.annotations?.[ANNOTATION_SIDECAR_CONFIGURATION] !== change.to) {
-      await deps.stamp(w, ANNOTATION_SIDECAR_CONFIGURATION, change.to);
-      deps.event({ apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.metadata.name, uid: w.metadata.uid, namespace } }, 'Normal', 'SidecarConfigurationChanged', `Endpoint ${endpointName(endpoint)}'s sidecar configuration changed (${change.from} to ${change.to}); rolling the pods so their sidecars run it.`);
-      rolled.push(label);
-    }
-  }
-  if (left.length > 0) {
-    const note = `Endpoint ${endpointName(endpoint)}'s sidecar configuration changed (${change.from} to ${change.to}); the sidecars of ${left.join(', ')} run the older configuration until their pods restart (annotate a workload with ${ANNOTATION_RESTART_ON_ATTESTATION_CHANGE}: "true" to roll it).`;
-    deps.event({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, namespace } }, 'Normal', 'SidecarConfigurationChanged', note);
-  }
-  return { rolled, left };
+export function rollForConfiguration(deps: ConfigurationRollerDeps, endpoint: InferenceEndpoint, change: ConfigurationChange): Promise<{ rolled: string[]; left: string[] }> {
+  const name = endpointName(endpoint);
+  return rollOptedInWorkloads(deps, endpoint, {
+    annotation: ANNOTATION_SIDECAR_CONFIGURATION,
+    value: change.to,
+    reason: 'SidecarConfigurationChanged',
+    rolled: `Endpoint ${name}'s sidecar configuration changed (${change.from} to ${change.to}); rolling the pods so their sidecars run it.`,
+    left: (left) => `Endpoint ${name}'s sidecar configuration changed (${change.from} to ${change.to}); the sidecars of ${left.join(', ')} run the older configuration until their pods restart (annotate a workload with ${ANNOTATION_RESTART_ON_ATTESTATION_CHANGE}: "true" to roll it).`,
+  });
 }
 
 /** kubernetesConfigurationRollerDeps binds the roller's reads and its one merge patch to the API server. */

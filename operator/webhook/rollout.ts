@@ -31,9 +31,46 @@ export interface SidecarRollerDeps {
  * their sidecars re-verify on their own (docs/architecture.md §1) — and one Event in the namespace names them.
  */
 export async function rollSidecarWorkloads(deps: SidecarRollerDeps, endpoint: InferenceEndpoint, rollout: RolloutRecord): Promise<{ rolled: string[]; left: string[] }> {
-  const namespace = endpointNamespace(endpoint);
   const digest = rollout.toDigest;
   if (digest === undefined) return { rolled: [], left: [] };
+  const name = endpointName(endpoint);
+  return rollOptedInWorkloads({ ...deps, stamp: (w, _annotation, value) => deps.stampRelease(w, value) }, endpoint, {
+    annotation: ANNOTATION_RELEASE_DIGEST,
+    value: digest,
+    reason: 'SidecarReleaseChanged',
+    rolled: `Endpoint ${name}'s attested release changed to ${digest}; rolling the pods so their sidecars start fresh.`,
+    left: (left) => `Endpoint ${name}'s attested release changed from ${rollout.fromDigest ?? '?'} to ${digest}; the sidecars of ${left.join(', ')} re-verify on their own and are not restarted (annotate a workload with ${ANNOTATION_RESTART_ON_ATTESTATION_CHANGE}: "true" to roll it).`,
+  });
+}
+
+/** OptedInRoll is one reason to roll the workloads that get an endpoint's sidecar: the pod-template annotation to set, and the Events' words. */
+export interface OptedInRoll {
+  readonly annotation: string;
+  readonly value: string;
+  readonly reason: string;
+  /** rolled is the Event on each workload rolled. */
+  readonly rolled: string;
+  /** left is the one namespace Event naming the workloads that did not opt in. */
+  readonly left: (left: readonly string[]) => string;
+}
+
+/** OptedInDeps are the reads, the one write (a pod-template annotation) and the Event writer a roll needs. */
+export interface OptedInDeps {
+  readonly listWorkloads: (namespace: string) => Promise<readonly Workload[]>;
+  readonly readNamespace: (name: string) => Promise<V1ObjectMeta>;
+  readonly listEndpoints: (namespace: string) => Promise<readonly InferenceEndpoint[]>;
+  readonly stamp: (workload: Workload, annotation: string, value: string) => Promise<void>;
+  readonly event: EventWriter;
+}
+
+/**
+ * rollOptedInWorkloads stamps `roll.value` into the pod template of every workload whose pods get
+ * this endpoint's sidecar and that opted in with `restart-on-attestation-change: "true"` (and does
+ * not carry that value yet), so its controller rolls it; the others are left alone (their pods
+ * belong to their owners, docs/architecture.md §1) and one Event in the namespace names them.
+ */
+export async function rollOptedInWorkloads(deps: OptedInDeps, endpoint: InferenceEndpoint, roll: OptedInRoll): Promise<{ rolled: string[]; left: string[] }> {
+  const namespace = endpointNamespace(endpoint);
   const [meta, endpoints, workloads] = await Promise.all([deps.readNamespace(namespace), deps.listEndpoints(namespace), deps.listWorkloads(namespace)]);
   const using = workloads.filter((w) => endpointNameFor(w.template.metadata, meta, endpoints) === endpointName(endpoint));
   const rolled: string[] = [];
@@ -42,16 +79,13 @@ export async function rollSidecarWorkloads(deps: SidecarRollerDeps, endpoint: In
     const label = `${w.kind.toLowerCase()}/${w.metadata.name ?? ''}`;
     if (w.metadata.annotations?.[ANNOTATION_RESTART_ON_ATTESTATION_CHANGE] !== 'true') {
       left.push(label);
-    } else if (w.template.metadata?.annotations?.[ANNOTATION_RELEASE_DIGEST] !== digest) {
-      await deps.stampRelease(w, digest);
-      deps.event({ apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.metadata.name, uid: w.metadata.uid, namespace } }, 'Normal', 'SidecarReleaseChanged', `Endpoint ${endpointName(endpoint)}'s attested release changed to ${digest}; rolling the pods so their sidecars start fresh.`);
+    } else if (w.template.metadata?.annotations?.[roll.annotation] !== roll.value) {
+      await deps.stamp(w, roll.annotation, roll.value);
+      deps.event({ apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.metadata.name, uid: w.metadata.uid, namespace } }, 'Normal', roll.reason, roll.rolled);
       rolled.push(label);
     }
   }
-  if (left.length > 0) {
-    const note = `Endpoint ${endpointName(endpoint)}'s attested release changed from ${rollout.fromDigest ?? '?'} to ${digest}; the sidecars of ${left.join(', ')} re-verify on their own and are not restarted (annotate a workload with ${ANNOTATION_RESTART_ON_ATTESTATION_CHANGE}: "true" to roll it).`;
-    deps.event({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, namespace } }, 'Normal', 'SidecarReleaseChanged', note);
-  }
+  if (left.length > 0) deps.event({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, namespace } }, 'Normal', roll.reason, roll.left(left));
   return { rolled, left };
 }
 
