@@ -23,10 +23,12 @@ async function waitAvailable(k: E2e, name: string): Promise<void> {
   await k.run(['-n', NS, 'wait', '--for=condition=Available', `inferenceendpoint/${name}`, '--timeout=240s']);
 }
 
-/** removeEndpoint deletes an endpoint and waits until its Service is gone, so the next round starts fresh. */
+/** removeEndpoint deletes an endpoint and waits until its Service and its pods are gone, so the next round starts fresh. */
 async function removeEndpoint(k: E2e, name: string): Promise<void> {
   await k.run(['-n', NS, 'delete', 'inferenceendpoint', name, '--wait=true', '--timeout=120s']);
   await eventually(`the Service ${name} to be collected`, async () => ((await k.kubectl(['-n', NS, 'get', 'service', name])).code !== 0 ? true : undefined), { timeoutMs: 120_000 });
+  // A terminating proxy pod keeps its CPU request until it is gone; the next round needs it back.
+  await eventually(`the proxy pods of ${name} to be gone`, async () => ((await k.json<{ items: unknown[] }>(['-n', NS, 'get', 'pods', '-l', `app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=${name}`])).items.length === 0 ? true : undefined), { timeoutMs: 180_000 });
 }
 
 /** Scenario: kubectl apply, kubectl wait for Available, and the very first call succeeds, 20 times over. */
