@@ -21,6 +21,11 @@ export function endpointManifest(name: string, namespace: string, publicKeyPem: 
   };
 }
 
+/** proxySelector is the label selector of an endpoint's proxy pods. */
+export function proxySelector(endpoint: string): string {
+  return `app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=${endpoint}`;
+}
+
 /**
  * keySecret is the provider key Secret. `data`, not `stringData`: server-side apply does not
  * update a Secret from a changed `stringData`.

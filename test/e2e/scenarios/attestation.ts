@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointManifest, getEndpoint, waitReady } from '../harness/endpoints.ts';
+import { endpointManifest, getEndpoint, proxySelector, waitReady } from '../harness/endpoints.ts';
 import { eventually, podsOf, type KubeObject } from '../harness/kube.ts';
 import { clientChat, simulator, startLoop } from '../harness/world.ts';
 import { APP_NS, CHAT, proxyDeployment, CHAT_URL, type World } from '../harness/world-state.ts';
@@ -63,7 +63,7 @@ export function attestationScenario(world: World): void {
       const pinned = await releaseDigest(world);
       await k.apply([endpointManifest('pinned', APP_NS, world.publicKeyPem, { policy: 'Pin', pinnedDigests: [pinned] })]);
       await waitReady(k, APP_NS, 'pinned');
-      const selector = 'app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=pinned';
+      const selector = proxySelector('pinned');
       const pods = (await podsOf(k, APP_NS, selector)).map((p) => p.metadata.uid).sort();
       const url = `http://pinned.${APP_NS}.svc/v1`;
       // Ready says the pods are; the new Service's routing on the node may follow a moment later

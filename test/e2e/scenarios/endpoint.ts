@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { endpointManifest, getEndpoint, metricSum, namespaceWithKey, podMetrics, waitReady } from '../harness/endpoints.ts';
+import { endpointManifest, getEndpoint, metricSum, namespaceWithKey, podMetrics, proxySelector, waitReady } from '../harness/endpoints.ts';
 import { podReady, podsOf, type E2e } from '../harness/kube.ts';
 import { clientChat, deployClient, INFERENCE_PATHS, simulatorRequests, type ClientAnswer, type SimulatedRequest } from '../harness/world.ts';
 import { APP_NS, CHAT, CHAT_URL, type World } from '../harness/world-state.ts';
 
-export const CHAT_SELECTOR = `app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=${CHAT}`;
+export const CHAT_SELECTOR = proxySelector(CHAT);
 export const FIRST_KEY = 'sk-e2e-first-provider-key';
 /** SECOND_KEY replaces FIRST_KEY in the key-rotation scenario. */
 export const SECOND_KEY = 'sk-e2e-second-provider-key';

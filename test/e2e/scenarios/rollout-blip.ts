@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointManifest, getEndpoint, namespaceWithKey, podAttestation, waitReady } from '../harness/endpoints.ts';
+import { endpointManifest, getEndpoint, namespaceWithKey, podAttestation, proxySelector, waitReady } from '../harness/endpoints.ts';
 import { eventually, podReady, podsOf, type E2e, type KubeObject, type PodObject } from '../harness/kube.ts';
 import { clientChat, deployClient, deployment, helperContainer, HELPER_CLIENT, simulator, startLoop, TMP_VOLUME } from '../harness/world.ts';
 import { APP_NS, CHAT_URL, proxyDeployment, type World } from '../harness/world-state.ts';
@@ -13,7 +13,7 @@ import { APP_NS, CHAT_URL, proxyDeployment, type World } from '../harness/world-
 const NS = 'aio-e2e-blip';
 const STEADY = 'steady';
 const STEADY_URL = `http://${STEADY}.${NS}.svc/v1`;
-const SELECTOR = `app.kubernetes.io/name=attested-inference-proxy,app.kubernetes.io/instance=${STEADY}`;
+const SELECTOR = proxySelector(STEADY);
 const SIDECAR = 'attested-inference-proxy';
 /** HOLD_MS is how long the blip is held once the rollout's first new pod runs: long enough for several readiness probes and verification retries. */
 const HOLD_MS = 30_000;
