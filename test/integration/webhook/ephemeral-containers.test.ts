@@ -7,6 +7,10 @@ import { createNamespace, testCluster } from '../cluster.ts';
 import { CHART_DIR, expectOk, parseObjects } from '../packaging/chart.ts';
 
 const KEY_VOLUME = 'attested-inference-provider-key';
+// The policy is cluster-scoped: a release name of its own keeps other tests' installs of the chart
+// (the README's, which uninstalls `attested-inference-operator`) from deleting it mid-test.
+const RELEASE = 'ephemeral-attested-inference-operator';
+const POLICY = `${RELEASE}-sidecar-isolation`;
 
 /** injectedPod is a pod shaped as the webhook leaves it: the sidecar first among the init containers, holding the key volume. */
 function injectedPod(name: string, withSidecar = true): V1Pod {
@@ -39,8 +43,8 @@ describe('ephemeral containers in a pod with the proxy sidecar (the chart\'s Val
   };
 
   beforeAll(async () => {
-    const rendered = parseObjects(expectOk(await cluster.helm(['template', 'attested-inference-operator', CHART_DIR, '--namespace', 'attested-inference-system', '--set', 'webhook.enabled=true']), 'helm template'));
-    const objects = rendered.filter((o) => o.metadata.name === 'attested-inference-operator-sidecar-isolation');
+    const rendered = parseObjects(expectOk(await cluster.helm(['template', RELEASE, CHART_DIR, '--namespace', 'attested-inference-system', '--set', 'webhook.enabled=true']), 'helm template'));
+    const objects = rendered.filter((o) => o.metadata.name === POLICY);
     expect(objects.map((o) => o.kind).sort()).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     policyObjects = objects.map((o) => stringify(o)).join('---\n');
     expectOk(await cluster.kubectl(['apply', '-f', '-'], policyObjects), 'kubectl apply the sidecar isolation policy');
@@ -59,7 +63,7 @@ describe('ephemeral containers in a pod with the proxy sidecar (the chart\'s Val
 
   it('refuses one that targets the sidecar (sharing its processes), naming the field and the policy', async () => {
     const refusal = await addEphemeral('injected', { name: 'peek', image: 'busybox', targetContainerName: SIDECAR_CONTAINER_NAME });
-    expect(refusal).toContain('attested-inference-operator-sidecar-isolation');
+    expect(refusal).toContain(POLICY);
     expect(refusal).toContain('spec.ephemeralContainers: an ephemeral container may not target the attested-inference-proxy sidecar');
   });
 
