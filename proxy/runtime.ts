@@ -11,6 +11,7 @@ import type { RateLimiter } from './limits/types.ts';
 import { createProxyMetrics, setAttestationInfo, type ProxyMetrics } from './metering/metrics.ts';
 import { watchFile, type WatchedFile } from './secrets/watched-file.ts';
 import { createUpstreamClient } from './upstream/http.ts';
+import { createKeyPool, type KeyPool } from './upstream/key-pool.ts';
 import { createOpenAICompatibleProvider } from './upstream/openai-compatible.ts';
 import type { Provider } from './upstream/provider.ts';
 import { createTinfoilProvider } from './upstream/tinfoil.ts';
@@ -33,7 +34,8 @@ export interface Runtime {
   readonly authenticator: CallerAuthenticator;
   readonly limiter: RateLimiter;
   readonly limitsStatus: () => LimitsStatus;
-  readonly apiKey: () => string | undefined;
+  /** keys is the pool of provider keys (one for most endpoints). */
+  readonly keys: KeyPool;
   readonly promptCacheSecret: () => string | undefined;
   /** readiness is what `/readyz` answers besides draining: ready once the upstream verified, or the window passed (docs/adr/0013). */
   readonly readiness: () => Readiness;
@@ -104,6 +106,33 @@ function readinessOf(attestation: AttestationManager | undefined, config: ProxyC
   };
 }
 
+/**
+ * providerKeys watches every provider key file and pools them; metrics count answers and
+ * set-asides by key index. A key's value is never logged.
+ */
+async function providerKeys(config: ProxyConfig, metrics: ProxyMetrics, deps: RuntimeDeps): Promise<{ pool: KeyPool; close: () => void }> {
+  const files = config.provider.apiKeyFiles ?? (config.provider.apiKeyFile !== undefined ? [config.provider.apiKeyFile] : []);
+  const loaded = new Set<number>();
+  const watched = await Promise.all(files.map((path, index) => watchSecret(path, files.length > 1 ? `provider API key ${String(index)}` : 'provider API key', deps, (ok) => {
+    if (ok) loaded.add(index);
+    else loaded.delete(index);
+    metrics.providerKeyLoaded.set(loaded.size > 0 ? 1 : 0);
+  })));
+  const log = deps.logger.child({ component: 'provider-keys' });
+  const pool = createKeyPool(() => watched.map((file) => file?.current()), {
+    events: {
+      answered: (index, outcome) => metrics.providerKeyAnswers.inc({ key_index: String(index), outcome }),
+      setAside: (index, until, outcome) => {
+        metrics.providerKeySetAside.set({ key_index: String(index) }, 1);
+        if (files.length > 1) log.warn({ keyIndex: index, outcome, until: new Date(until).toISOString() }, 'provider key set aside; requests go to the others');
+      },
+      restored: (index) => metrics.providerKeySetAside.set({ key_index: String(index) }, 0),
+    },
+  });
+  for (let i = 0; i < files.length; i++) metrics.providerKeySetAside.set({ key_index: String(i) }, 0);
+  return { pool, close: () => watched.forEach((file) => file?.close()) };
+}
+
 /** createRuntime builds the provider, callers' authentication, limits and metrics for `config`. */
 export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Promise<Runtime> {
   const registry = new Registry();
@@ -112,9 +141,8 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   if (config.attestation.trust === 'Development') {
     deps.logger.warn({ trust: 'Development' }, 'DEVELOPMENT TRUST: the upstream is trusted through a development signing key, not hardware attestation');
   }
-  const keyFile = await watchSecret(config.provider.apiKeyFile, 'provider API key', deps, (loaded) => metrics.providerKeyLoaded.set(loaded ? 1 : 0));
+  const keys = await providerKeys(config, metrics, deps);
   const cacheSecret = await watchSecret(config.promptCache.userCacheSecretFile, 'prompt-cache secret', deps);
-  const apiKey = (): string | undefined => keyFile?.current();
   // The loader guarantees an upstream: openai-compatible must name one, tinfoil has a default.
   const upstreamUrl = config.provider.upstreamUrl;
   if (upstreamUrl === undefined) throw new Error('provider.upstreamUrl is missing');
@@ -123,20 +151,20 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   let attestation: AttestationManager | undefined;
   if (config.provider.type === 'tinfoil') {
     attestation = attestationManager(config, metrics, deps);
-    provider = createTinfoilProvider({ client, attestation, apiKey, onRetry: (reason) => deps.logger.info({ reason }, 're-attesting and retrying once') });
+    provider = createTinfoilProvider({ client, attestation, keys: keys.pool, onRetry: (reason) => deps.logger.info({ reason }, 're-attesting and retrying once') });
   } else {
     metrics.unattested.set(1);
     deps.logger.warn({ upstream: config.provider.upstreamUrl }, 'UNATTESTED upstream: requests are forwarded in plaintext to an upstream that is not attested');
-    provider = createOpenAICompatibleProvider({ client, apiKey });
+    provider = createOpenAICompatibleProvider({ client, keys: keys.pool });
   }
   const authenticator = await createAuthenticator(config.auth, { now: Date.now, logger: deps.logger.child({ component: 'auth' }), ...(deps.tokenReview ? { tokenReview: deps.tokenReview } : {}) });
   const limits = await createLimits(config, { now: deps.now ?? Date.now, metrics, logger: deps.logger.child({ component: 'limits' }) });
   return {
-    config, registry, metrics, provider, authenticator, limiter: limits.limiter, limitsStatus: limits.status, apiKey,
+    config, registry, metrics, provider, authenticator, limiter: limits.limiter, limitsStatus: limits.status, keys: keys.pool,
     promptCacheSecret: () => cacheSecret?.current(),
     readiness: readinessOf(attestation, config, deps),
     async close(): Promise<void> {
-      keyFile?.close();
+      keys.close();
       cacheSecret?.close();
       await authenticator.close?.();
       await provider.close();

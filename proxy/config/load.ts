@@ -87,8 +87,9 @@ function attestationProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
 }
 
 function providerProblems(c: ProxyConfig): string[] {
-  if (c.provider.type !== 'openai-compatible') return [];
   const problems: string[] = [];
+  if (c.provider.apiKeyFile !== undefined && c.provider.apiKeyFiles !== undefined) problems.push('provider.apiKeyFile and provider.apiKeyFiles are exclusive: name one key file or a pool');
+  if (c.provider.type !== 'openai-compatible') return problems;
   if (c.provider.upstreamUrl === undefined) problems.push('provider.upstreamUrl is required for provider.type openai-compatible');
   if (!c.provider.acknowledgeUnattested) {
     problems.push('provider.acknowledgeUnattested must be true for provider.type openai-compatible (its upstream is not attested)');

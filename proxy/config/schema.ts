@@ -42,6 +42,8 @@ export const ConfigSchema = Type.Object(
         type: Type.Union([Type.Literal('tinfoil'), Type.Literal('openai-compatible')]),
         upstreamUrl: Type.Optional(Type.String({ format: 'uri' })),
         apiKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** apiKeyFiles is a pool of provider keys, one file each, spread per request (upstream/key-pool.ts); instead of apiKeyFile. */
+        apiKeyFiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 8 })),
         acknowledgeUnattested: Type.Boolean({ default: false }),
         connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
         timeoutMs: Type.Integer({ minimum: 1000, default: 600_000 }),

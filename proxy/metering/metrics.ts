@@ -41,6 +41,8 @@ export interface ProxyMetrics {
   readonly onBudgetCollect: (hook: () => void) => void;
   readonly budgetThresholdCrossings: Counter<'scope' | 'window' | 'threshold'>;
   readonly providerKeyLoaded: Gauge;
+  readonly providerKeyAnswers: Counter<'key_index' | 'outcome'>;
+  readonly providerKeySetAside: Gauge<'key_index'>;
   readonly configInfo: Gauge<'endpoint' | 'provider' | 'trust'>;
 }
 
@@ -107,7 +109,10 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     onBudgetCollect: (hook) => { budgetHooks.push(hook); },
     budgetThresholdCrossings: counter('attested_inference_budget_threshold_crossings_total', 'Charges that took a budget across 80 % or 100 % of its window, by scope, window and threshold.',
       ['scope', 'window', 'threshold']),
-    providerKeyLoaded: gauge('attested_inference_provider_key_loaded', '1 when the provider API key file is loaded and non-empty, else 0.', []),
+    providerKeyLoaded: gauge('attested_inference_provider_key_loaded', '1 when at least one provider API key file is loaded and non-empty, else 0.', []),
+    providerKeyAnswers: counter('attested_inference_provider_key_answers_total', 'Upstream answers per provider key of the pool, by its index (never the key) and outcome: ok, refused (401, 403) or rate_limited (429).',
+      ['key_index', 'outcome']),
+    providerKeySetAside: gauge('attested_inference_provider_key_set_aside', '1 while the provider key of this index is set aside after a refusal or a rate limit, else 0.', ['key_index']),
     configInfo: gauge('attested_inference_config_info', 'The loaded configuration (value 1): endpoint name, provider type and trust mode.',
       ['endpoint', 'provider', 'trust']),
   };

@@ -1,5 +1,6 @@
 import { ProxyError } from '../errors.ts';
 import type { UpstreamClient } from './http.ts';
+import { sendWithKeys, type KeyPool } from './key-pool.ts';
 import { plainResponse, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
 
 /**
@@ -7,7 +8,7 @@ import { plainResponse, type Provider, type ProviderRequest, type ProviderRespon
  * The endpoint had to acknowledge that (`provider.acknowledgeUnattested`); metrics, status and logs
  * say `Unattested`. Client-sealed EHBP bodies have no enclave to go to and are refused.
  */
-export function createOpenAICompatibleProvider(deps: { client: UpstreamClient; apiKey: () => string | undefined }): Provider {
+export function createOpenAICompatibleProvider(deps: { client: UpstreamClient; keys: KeyPool }): Provider {
   return {
     kind: 'openai-compatible',
     attested: false,
@@ -16,10 +17,12 @@ export function createOpenAICompatibleProvider(deps: { client: UpstreamClient; a
     close: () => deps.client.close(),
     async send(request: ProviderRequest): Promise<ProviderResponse> {
       if (request.passthrough) throw new ProxyError('passthrough_not_allowed', 'this endpoint forwards to an unattested upstream; EHBP-encrypted requests cannot be delivered');
-      const key = deps.apiKey();
-      const auth: Record<string, string> = key === undefined || key === '' ? {} : { authorization: `Bearer ${key}` };
-      const response = await deps.client.send({ method: request.method, path: request.path, headers: { ...request.headers, ...auth }, body: request.body, signal: request.signal });
-      return plainResponse(response, 'plain');
+      // An upstream without a key is allowed: without one, no Authorization header is sent.
+      return sendWithKeys(deps.keys, request.signal, async (key) => {
+        const auth: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key.value}` };
+        const response = await deps.client.send({ method: request.method, path: request.path, headers: { ...request.headers, ...auth }, body: request.body, signal: request.signal });
+        return plainResponse(response, 'plain');
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { deriveResponseKeys, encryptChunk, EXPORT_LABEL, HPKE_REQUEST_INFO, Iden
 import type { AttestationManager } from '../attestation/manager.ts';
 import { createRecipient } from '../ehbp/client.ts';
 import type { UpstreamClient, UpstreamResponse } from './http.ts';
+import { createKeyPool, type KeyPool } from './key-pool.ts';
 import type { ProviderRequest } from './provider.ts';
 import { createTinfoilProvider } from './tinfoil.ts';
 import { UNAUTHENTICATED_HEADER } from './unauthenticated.ts';
@@ -22,6 +23,7 @@ import { UNAUTHENTICATED_HEADER } from './unauthenticated.ts';
 
 const suite = new CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
 const RELEASE = 'sha256:release';
+const keysOf = (...keys: string[]): KeyPool => createKeyPool(() => keys);
 
 interface Sent {
   readonly headers: Record<string, string>;
@@ -82,7 +84,7 @@ describe('the Tinfoil provider under EHBP 0.3', () => {
       const sealed = await seal('{"ok":true}');
       return { status: 200, headers: { 'ehbp-response-nonce': sealed.nonceHex }, body: sealed.body };
     });
-    const provider = createTinfoilProvider({ client, attestation, apiKey: () => 'sk-provider' });
+    const provider = createTinfoilProvider({ client, attestation, keys: keysOf('sk-provider') });
     const call = request('{"model":"m"}', { headers: { 'x-caller-trace': 'abc', 'openai-beta': 'assistants=v2' } });
     await provider.send(call);
     const [first] = sent;
@@ -98,7 +100,7 @@ describe('the Tinfoil provider under EHBP 0.3', () => {
       const sealed = await seal('{"choices":[]}');
       return { status: 200, headers: { 'ehbp-response-nonce': sealed.nonceHex, 'content-length': String(sealed.body.length), 'content-type': 'application/json', 'x-kept': '1' }, body: sealed.body };
     });
-    const answer = await createTinfoilProvider({ client, attestation, apiKey: () => 'k' }).send(request('{}'));
+    const answer = await createTinfoilProvider({ client, attestation, keys: keysOf('k') }).send(request('{}'));
     expect(answer.headers).toEqual({ 'content-type': 'application/json', 'x-kept': '1' });
     expect(await text(answer.body)).toBe('{"choices":[]}');
     expect(answer.unauthenticated).toBeUndefined();
@@ -108,7 +110,7 @@ describe('the Tinfoil provider under EHBP 0.3', () => {
     const { client, attestation } = await scripted(() => ({
       status: 429, headers: { 'retry-after': '2', 'content-length': '21', 'x-router': 'r' }, body: Buffer.from('{"error":"slow down"}'),
     }));
-    const answer = await createTinfoilProvider({ client, attestation, apiKey: () => 'k' }).send(request('{}'));
+    const answer = await createTinfoilProvider({ client, attestation, keys: keysOf('k') }).send(request('{}'));
     expect(answer).toMatchObject({ status: 429, mode: 'encrypted', unauthenticated: true, releaseDigest: RELEASE });
     expect(answer.headers).toEqual({ 'retry-after': '2', 'content-type': 'application/json', [UNAUTHENTICATED_HEADER]: 'true' });
     expect(JSON.parse(await text(answer.body))).toMatchObject({ error: { code: 'upstream_unauthenticated_error', message: expect.stringMatching(/slow down$/) as unknown } });
@@ -120,7 +122,7 @@ describe('the Tinfoil provider under EHBP 0.3', () => {
     // A 64 MiB body: reading it to its end would pull all of it.
     const large = new Readable({ read(): void { pulled += chunk.length; this.push(pulled > 64 * 1024 * 1024 ? null : chunk); } });
     const { client, attestation } = await scripted(() => ({ status: 200, headers: { 'content-type': 'application/json' }, body: large }));
-    await expect(createTinfoilProvider({ client, attestation, apiKey: () => 'k' }).send(request('{}'))).rejects.toMatchObject({ kind: 'protocol', code: 'upstream_protocol_error' });
+    await expect(createTinfoilProvider({ client, attestation, keys: keysOf('k') }).send(request('{}'))).rejects.toMatchObject({ kind: 'protocol', code: 'upstream_protocol_error' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(large.destroyed).toBe(true);
     expect(pulled).toBeLessThan(256 * 1024);
@@ -128,7 +130,7 @@ describe('the Tinfoil provider under EHBP 0.3', () => {
 
   it('passes a client-sealed request\'s un-nonced error on as it came', async () => {
     const { client, attestation } = await scripted(() => ({ status: 429, headers: { 'retry-after': '1', 'x-router': 'r' }, body: Buffer.from('limited\n') }));
-    const answer = await createTinfoilProvider({ client, attestation, apiKey: () => 'k' }).send(request('sealed-by-caller', { passthrough: true, headers: { 'ehbp-encapsulated-key': 'ab'.repeat(32) } }));
+    const answer = await createTinfoilProvider({ client, attestation, keys: keysOf('k') }).send(request('sealed-by-caller', { passthrough: true, headers: { 'ehbp-encapsulated-key': 'ab'.repeat(32) } }));
     expect(answer).toMatchObject({ status: 429, mode: 'passthrough' });
     expect(answer.unauthenticated).toBeUndefined();
     expect(answer.headers).toEqual({ 'retry-after': '1', 'x-router': 'r' });

@@ -4,6 +4,7 @@ import { ProxyError } from '../errors.ts';
 import { TINFOIL_REQUEST_USAGE_HEADER } from '../metering/tinfoil-usage.ts';
 import { forwardableResponseHeaders, toUpstreamError, UpstreamError, type UpstreamClient, type UpstreamResponse } from './http.ts';
 import { discard, peekBody, readBounded } from './bounded.ts';
+import { sendWithKeys, type KeyPool, type PooledKey } from './key-pool.ts';
 import { isSuccess, unauthenticatedError } from './unauthenticated.ts';
 import { plainResponse, type KeyConfiguration, type Provider, type ProviderRequest, type ProviderResponse } from './provider.ts';
 
@@ -15,18 +16,17 @@ export const MAX_KEY_CONFIG_BYTES = 64 * 1024;
 /** KEY_CONFIG_TIMEOUT_MS bounds fetching the key configuration, which a caller can ask for. */
 const KEY_CONFIG_TIMEOUT_MS = 10_000;
 
-/** TinfoilProviderDeps: the upstream client, the attestation that gates it, and the provider key. */
+/** TinfoilProviderDeps: the upstream client, the attestation that gates it, and the provider keys. */
 export interface TinfoilProviderDeps {
   readonly client: UpstreamClient;
   readonly attestation: AttestationManager;
-  readonly apiKey: () => string | undefined;
+  readonly keys: KeyPool;
   readonly onRetry?: (reason: string) => void;
 }
 
-function authHeaders(apiKey: () => string | undefined): Record<string, string> {
-  const key = apiKey();
-  if (key === undefined || key === '') throw new ProxyError('provider_key_missing', 'the provider API key file is missing or empty; nothing was sent');
-  return { authorization: `Bearer ${key}`, [TINFOIL_REQUEST_USAGE_HEADER.toLowerCase()]: 'true' };
+function authHeaders(key: PooledKey | undefined): Record<string, string> {
+  if (key === undefined) throw new ProxyError('provider_key_missing', 'the provider API key file is missing or empty; nothing was sent');
+  return { authorization: `Bearer ${key.value}`, [TINFOIL_REQUEST_USAGE_HEADER.toLowerCase()]: 'true' };
 }
 
 /**
@@ -84,10 +84,10 @@ function decrypted(response: UpstreamResponse, keys: ReturnType<typeof responseK
  * processed by the enclave.
  */
 export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
-  const sealed = async (request: ProviderRequest): Promise<ProviderResponse> => {
+  const sealed = async (request: ProviderRequest, key: PooledKey | undefined): Promise<ProviderResponse> => {
     const { recipient, result } = deps.attestation.require();
     const seal: SealedRequest | undefined = request.body && request.body.length > 0 ? recipient.seal(request.body) : undefined;
-    const headers = { ...request.headers, ...authHeaders(deps.apiKey) };
+    const headers = { ...request.headers, ...authHeaders(key) };
     if (seal) headers[ENCAPSULATED_KEY_HEADER.toLowerCase()] = seal.encapsulatedKeyHex;
     const { stale, response } = await keyProblem(await deps.client.send({ method: request.method, path: request.path, headers, body: seal?.body, signal: request.signal }));
     if (stale) {
@@ -103,14 +103,28 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
     throw new UpstreamError('protocol', `the upstream answered HTTP ${String(response.status)} to an encrypted request without encrypting it; the answer was dropped`);
   };
 
-  const passthrough = async (request: ProviderRequest): Promise<ProviderResponse> => {
+  const passthrough = async (request: ProviderRequest, key: PooledKey | undefined): Promise<ProviderResponse> => {
     const { result } = deps.attestation.require();
-    const headers = { ...request.headers, ...authHeaders(deps.apiKey) };
+    const headers = { ...request.headers, ...authHeaders(key) };
     // Only the key-configuration problem says the attested key may be stale; the on-demand rate
     // bound keeps a caller sending junk from making the proxy hammer the attestation service.
     const { stale, response } = await keyProblem(await deps.client.send({ method: request.method, path: request.path, headers, body: request.body, signal: request.signal }));
     if (stale) void deps.attestation.reattestOnDemand('a client-sealed request met a stale key');
     return plainResponse(response, 'passthrough', result.releaseDigest);
+  };
+
+  // One attempt with one key. A client-sealed body goes again byte for byte on another key: a 401
+  // or 429 comes from the router, before the enclave, so it was never opened.
+  const attempt = async (request: ProviderRequest, key: PooledKey | undefined): Promise<ProviderResponse> => {
+    if (request.passthrough) return passthrough(request, key);
+    try {
+      return await sealed(request, key);
+    } catch (error) {
+      if (!(error instanceof UpstreamError) || !error.retriable || request.signal.aborted) throw error;
+      deps.onRetry?.(error.kind);
+      await deps.attestation.reattestOnDemand(error.kind);
+      return sealed(request, key);
+    }
   };
 
   return {
@@ -125,16 +139,6 @@ export function createTinfoilProvider(deps: TinfoilProviderDeps): Provider {
       deps.attestation.stop();
       await deps.client.close();
     },
-    async send(request: ProviderRequest): Promise<ProviderResponse> {
-      if (request.passthrough) return passthrough(request);
-      try {
-        return await sealed(request);
-      } catch (error) {
-        if (!(error instanceof UpstreamError) || !error.retriable || request.signal.aborted) throw error;
-        deps.onRetry?.(error.kind);
-        await deps.attestation.reattestOnDemand(error.kind);
-        return sealed(request);
-      }
-    },
+    send: (request: ProviderRequest): Promise<ProviderResponse> => sendWithKeys(deps.keys, request.signal, (key) => attempt(request, key)),
   };
 }

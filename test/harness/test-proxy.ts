@@ -41,16 +41,19 @@ export function simulatorConfig(simulator: EnclaveSimulator, overrides: Record<s
  * startTestProxy runs the real proxy in this process on free loopback ports, with the provider key
  * in a file of its own, and waits until its first attestation finished (verified or failed).
  */
-export async function startTestProxy(raw: Record<string, unknown>, options: { apiKey?: string; waitForAttestation?: boolean } = {}): Promise<TestProxy> {
+export async function startTestProxy(raw: Record<string, unknown>, options: { apiKey?: string; apiKeys?: readonly string[]; waitForAttestation?: boolean } = {}): Promise<TestProxy> {
   const dir = await mkdtemp(join(tmpdir(), 'aio-proxy-'));
   const apiKeyFile = join(dir, 'api-key');
   await writeFile(apiKeyFile, options.apiKey ?? 'sk-test-provider-key');
+  // A pool: one file per key, as the operator mounts them (api-key-0, api-key-1, ...).
+  const pool = options.apiKeys?.map((_, i) => join(dir, `api-key-${String(i)}`));
+  await Promise.all((options.apiKeys ?? []).map((key, i) => writeFile(join(dir, `api-key-${String(i)}`), key)));
   const [apiPort, adminPort] = await Promise.all([freePort(), freePort()]);
   const rawProvider = (raw.provider ?? {}) as Record<string, unknown>;
   const config = parseConfig({
     shutdownDrainSeconds: 0,
     ...raw,
-    provider: { apiKeyFile, ...rawProvider },
+    provider: { ...(pool ? { apiKeyFiles: pool } : { apiKeyFile }), ...rawProvider },
     listen: { host: '127.0.0.1', port: apiPort },
     admin: { host: '127.0.0.1', port: adminPort },
   }, DEVELOPMENT_TRUST_ENV); // the test proxies trust the enclave simulator

@@ -42,8 +42,8 @@ export interface EnclaveSimulatorOptions {
   readonly keySeed?: string;
   /** signingKey is the Ed25519 development signing key; default a fresh one per simulator. */
   readonly signingKey?: KeyObject;
-  /** apiKey, when set, is the bearer token inference requests must carry. */
-  readonly apiKey?: string;
+  /** apiKey, when set, is the bearer token inference requests must carry (any one of a list). */
+  readonly apiKey?: string | readonly string[];
   /** controlToken, when set, is the bearer token `/control/` calls must carry. */
   readonly controlToken?: string;
   readonly now?: () => Date;

@@ -22,8 +22,8 @@ export interface InferenceRequest {
 /** RouteOptions are the fixed parts of the simulated enclave's API. */
 export interface RouteOptions {
   readonly models: readonly string[];
-  /** apiKey, when set, is the bearer token every inference request must carry. */
-  readonly apiKey?: string;
+  /** apiKey, when set, is the bearer token every inference request must carry (any one of a list). */
+  readonly apiKey?: string | readonly string[];
 }
 
 type JsonRoute = (ctx: ReplyContext, body: RequestBody) => SimulatedResponse;
@@ -50,7 +50,8 @@ function parseJson(body: Buffer): RequestBody | undefined {
 /** answer routes one inference request to its builder. */
 export function answer(ctx: ReplyContext, request: InferenceRequest, options: RouteOptions): SimulatedResponse {
   if (!INFERENCE_PATHS.includes(request.path)) return openAIError(404, `no route for ${request.path}`, 'not_found_error');
-  if (options.apiKey !== undefined && request.authorization !== `Bearer ${options.apiKey}`) {
+  const accepted = options.apiKey === undefined ? undefined : typeof options.apiKey === 'string' ? [options.apiKey] : options.apiKey;
+  if (accepted !== undefined && !accepted.some((key) => request.authorization === `Bearer ${key}`)) {
     return openAIError(401, 'incorrect API key provided', 'authentication_error');
   }
   const expected = request.path === '/v1/models' ? 'GET' : 'POST';
