@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { providerKeyRefs, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import type { Problem } from './status.ts';
 
 // kubelet's messages (pkg/volume/secret): `secret "NAME" not found` and
@@ -30,7 +30,8 @@ export function secretProblems(endpoint: InferenceEndpoint, events: readonly Cor
 
 function describe(endpoint: InferenceEndpoint, secret: string): string {
   const s = endpoint.spec;
-  if (s.apiKeySecretRef.name === secret) return `spec.apiKeySecretRef names it (key "${s.apiKeySecretRef.key}").`;
+  const keys = providerKeyRefs(s).filter((ref) => ref.name === secret).map((ref) => `"${ref.key}"`);
+  if (keys.length > 0) return `spec.${s.apiKeySecretRefs ? 'apiKeySecretRefs' : 'apiKeySecretRef'} names it (key ${keys.join(', ')}).`;
   if (s.callers.staticKeysSecretRef?.name === secret) return 'spec.callers.staticKeysSecretRef names it.';
   if (s.promptCache?.secretRef?.name === secret) return 'spec.promptCache.secretRef names it.';
   return 'the proxy pods mount it.';

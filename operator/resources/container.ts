@@ -1,8 +1,8 @@
 import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
+import { providerKeyRefs, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { LIMITS_STORE_PATHS, limitsStoreVolume } from './limits-config.ts';
 import { childNames, endpointName } from './names.ts';
-import { developmentTrustEnv, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
+import { developmentTrustEnv, providerKeyPaths, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
 
 /** ProxyImage is the image the proxy runs from and how kubelet gets it. */
 export interface ProxyImage {
@@ -33,6 +33,20 @@ export const VOLUMES = {
 } as const;
 
 /**
+ * providerKeyVolume mounts the provider keys: the one key as a Secret volume, a pool as a projected
+ * volume of one Secret item per key (several keys of one Secret, or of several).
+ */
+function providerKeyVolume(endpoint: InferenceEndpoint): V1Volume {
+  const refs = providerKeyRefs(endpoint.spec);
+  const paths = providerKeyPaths(endpoint.spec);
+  const [only] = refs;
+  if (endpoint.spec.apiKeySecretRefs === undefined && only !== undefined) {
+    return { name: VOLUMES.providerKey, secret: { secretName: only.name, items: [{ key: only.key, path: 'api-key' }] } };
+  }
+  return { name: VOLUMES.providerKey, projected: { sources: refs.map((ref, i) => ({ secret: { name: ref.name, items: [{ key: ref.key, path: paths[i] ?? '' }] } })) } };
+}
+
+/**
  * proxyVolumes are the volumes the proxy needs: its ConfigMap and, mounted only into the proxy
  * container, the provider key Secret (docs/architecture.md §5), plus the callers' keys and the
  * prompt-cache secret and the limits store's password and CA when the spec uses them.
@@ -42,7 +56,7 @@ export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {
   const names = childNames(endpointName(endpoint));
   const volumes: V1Volume[] = [
     { name: VOLUMES.config, configMap: { name: names.configMap } },
-    { name: VOLUMES.providerKey, secret: { secretName: spec.apiKeySecretRef.name, items: [{ key: spec.apiKeySecretRef.key, path: 'api-key' }] } },
+    providerKeyVolume(endpoint),
   ];
   if (spec.callers.auth === 'static-keys' && spec.callers.staticKeysSecretRef) {
     volumes.push({ name: VOLUMES.callerKeys, secret: { secretName: spec.callers.staticKeysSecretRef.name } });

@@ -58,13 +58,35 @@ describe('desired children', () => {
     const pod = deployment.spec!.template.spec!;
     expect(pod.containers).toHaveLength(1);
     const proxy = pod.containers[0]!;
-    const keyVolume = pod.volumes!.find((v) => v.secret?.secretName === first.spec.apiKeySecretRef.name)!;
-    expect(keyVolume.secret!.items).toEqual([{ key: first.spec.apiKeySecretRef.key, path: 'api-key' }]);
+    const ref = first.spec.apiKeySecretRef!;
+    const keyVolume = pod.volumes!.find((v) => v.secret?.secretName === ref.name)!;
+    expect(keyVolume.secret!.items).toEqual([{ key: ref.key, path: 'api-key' }]);
     expect(proxy.volumeMounts!.find((m) => m.name === keyVolume.name)).toMatchObject({ readOnly: true, mountPath: '/var/run/secrets/inference/provider' });
     expect(proxy.env ?? []).toEqual([]);
     expect(proxy.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(pod.automountServiceAccountToken).toBe(first.spec.callers.auth === 'serviceaccount');
     expect(deployment.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+  });
+
+  it('mounts a pool of provider keys as one projected volume, a file per key in the order of the spec, and names them all to the proxy', () => {
+    const pooled = endpoint('pool', { provider: 'tinfoil', apiKeySecretRefs: [{ name: 'keys', key: 'a' }, { name: 'keys', key: 'b' }, { name: 'spare', key: 'api-key' }] });
+    const children = desiredChildren(pooled, options).objects;
+    const pod = (children.find((o) => o.kind === 'Deployment') as V1Deployment).spec!.template.spec!;
+    const keyVolume = pod.volumes!.find((v) => v.name === 'attested-inference-provider-key')!;
+    expect(keyVolume.secret).toBeUndefined();
+    expect(keyVolume.projected!.sources).toEqual([
+      { secret: { name: 'keys', items: [{ key: 'a', path: 'api-key-0' }] } },
+      { secret: { name: 'keys', items: [{ key: 'b', path: 'api-key-1' }] } },
+      { secret: { name: 'spare', items: [{ key: 'api-key', path: 'api-key-2' }] } },
+    ]);
+    expect(pod.initContainers ?? []).toEqual([]);
+    expect(pod.containers.map((c) => c.volumeMounts?.find((m) => m.name === keyVolume.name)?.mountPath)).toEqual(['/var/run/secrets/inference/provider']);
+    for (const name of ['pool-proxy-config', 'pool-proxy-sidecar-config']) {
+      const configMap = children.find((o) => o.metadata?.name === name) as V1ConfigMap;
+      const config = parseConfig(parseAllDocuments(configMap.data!['proxy.yaml']!)[0]!.toJS());
+      expect(config.provider.apiKeyFile).toBeUndefined();
+      expect(config.provider.apiKeyFiles).toEqual([0, 1, 2].map((i) => `/var/run/secrets/inference/provider/api-key-${String(i)}`));
+    }
   });
 
   it('rolls pods when the configuration or the attested release changes, and only then', () => {

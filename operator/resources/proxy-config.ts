@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { ALLOW_DEVELOPMENT_TRUST_ENV } from '../../proxy/config/load.ts';
 import { CONFIG_API_VERSION } from '../../proxy/config/schema.ts';
 import { durationSeconds, priceMicros, upstreamUrl } from '../api/v1alpha1/values.ts';
-import type { InferenceEndpoint, JwtCallersSpec, ModelPrice } from '../api/v1alpha1/types.ts';
+import { providerKeyRefs, type InferenceEndpoint, type InferenceEndpointSpec, type JwtCallersSpec, type ModelPrice } from '../api/v1alpha1/types.ts';
 import { limitsConfigFor } from './limits-config.ts';
 import { endpointName, endpointNamespace } from './names.ts';
 
@@ -16,6 +16,14 @@ export const PROXY_PATHS = {
   promptCacheDir: '/var/run/secrets/inference/prompt-cache',
   promptCacheFile: '/var/run/secrets/inference/prompt-cache/secret',
 } as const;
+
+/**
+ * providerKeyPaths are the files of an endpoint's provider keys inside their mount: `api-key` for
+ * the one key (as ever), `api-key-0`, `api-key-1`, ... for a pool, in the order of the spec.
+ */
+export function providerKeyPaths(spec: InferenceEndpointSpec): readonly string[] {
+  return spec.apiKeySecretRefs === undefined ? ['api-key'] : providerKeyRefs(spec).map((_, i) => `api-key-${String(i)}`);
+}
 
 /** ProxyPorts are the API and admin (metrics, probes) ports of one proxy. */
 export interface ProxyPorts {
@@ -123,7 +131,9 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
     provider: {
       type: spec.provider,
       upstreamUrl: upstreamUrl(spec),
-      apiKeyFile: PROXY_PATHS.providerKeyFile,
+      ...(spec.apiKeySecretRefs === undefined
+        ? { apiKeyFile: PROXY_PATHS.providerKeyFile }
+        : { apiKeyFiles: providerKeyPaths(spec).map((path) => `${PROXY_PATHS.providerKeyDir}/${path}`) }),
       acknowledgeUnattested: spec.acknowledgeUnattested,
     },
     attestation: {

@@ -35,14 +35,32 @@ const specRules = [
     message: 'callers.jwt.jwksUrl must use https unless attestation.trust is Development',
     fieldPath: '.callers.jwt.jwksUrl',
   },
+  {
+    rule: 'has(self.apiKeySecretRef) != has(self.apiKeySecretRefs)',
+    message: 'set exactly one of apiKeySecretRef (one provider key) or apiKeySecretRefs (a pool of provider keys)',
+    fieldPath: '.apiKeySecretRef',
+  },
   ...limitsRules,
 ] as const;
+
+/** SECRET_KEY_REF_SCHEMA is a key of a Secret in the endpoint's namespace holding a provider API key. */
+const SECRET_KEY_REF_SCHEMA = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { description: 'The Secret\'s name.', ...SECRET_NAME },
+    key: { description: 'The data key holding the API key (default "api-key").', ...SECRET_NAME, default: 'api-key' },
+  },
+} as const satisfies JSONSchemaProps;
+
+/** MAX_PROVIDER_KEYS bounds a key pool (the proxy's metrics label keys by index). */
+export const MAX_PROVIDER_KEYS = 8;
 
 /** specSchema is `spec`, the desired state of an InferenceEndpoint. */
 export const specSchema = {
   description: 'The desired state: which upstream to reach, how to verify it, and how the proxy serves callers in this namespace.',
   type: 'object',
-  required: ['provider', 'apiKeySecretRef'],
+  required: ['provider'],
   properties: {
     provider: {
       description:
@@ -72,13 +90,26 @@ export const specSchema = {
     },
     apiKeySecretRef: {
       description:
-        'The provider API key: a key of a Secret in this namespace. It is mounted into the proxy container only, never into applications.',
-      type: 'object',
-      required: ['name'],
-      properties: {
-        name: { description: 'The Secret\'s name.', ...SECRET_NAME },
-        key: { description: 'The data key holding the API key (default "api-key").', ...SECRET_NAME, default: 'api-key' },
-      },
+        'The provider API key: a key of a Secret in this namespace. It is mounted into the proxy container only, never into applications. ' +
+        'Set this or apiKeySecretRefs.',
+      ...SECRET_KEY_REF_SCHEMA,
+    },
+    apiKeySecretRefs: {
+      description:
+        `A pool of provider API keys (2 to ${String(MAX_PROVIDER_KEYS)}): keys of one Secret or of several, in this namespace, mounted into the proxy container only. ` +
+        'Requests are spread over them; a key the upstream refuses (401, 403) or rate-limits (429) is set aside for its Retry-After ' +
+        '(a minute for a refusal) and the request goes again on the next key. Metrics name keys by their index in this list. Set this or apiKeySecretRef.',
+      type: 'array',
+      minItems: 2,
+      maxItems: MAX_PROVIDER_KEYS,
+      'x-kubernetes-list-type': 'atomic',
+      items: SECRET_KEY_REF_SCHEMA,
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.all(a, self.filter(b, b.name == a.name && b.key == a.key).size() == 1)',
+          message: 'apiKeySecretRefs must not name the same key of the same Secret twice',
+        },
+      ],
     },
     attestation: attestationSchema,
     replicas: {

@@ -206,7 +206,9 @@ export interface InferenceEndpointSpec {
   readonly provider: Provider;
   readonly upstream?: UpstreamSpec;
   readonly acknowledgeUnattested: boolean;
-  readonly apiKeySecretRef: SecretKeyRef;
+  /** apiKeySecretRef or apiKeySecretRefs (exactly one, by the CRD's rule): read them through providerKeyRefs. */
+  readonly apiKeySecretRef?: SecretKeyRef;
+  readonly apiKeySecretRefs?: readonly SecretKeyRef[];
   readonly attestation: AttestationSpec;
   readonly replicas: number;
   readonly models?: ModelsSpec;
@@ -284,4 +286,9 @@ export interface InferenceEndpoint {
   readonly metadata: V1ObjectMeta;
   readonly spec: InferenceEndpointSpec;
   readonly status?: InferenceEndpointStatus;
+}
+
+/** providerKeyRefs lists an endpoint's provider keys: the one key, or the pool, in order. */
+export function providerKeyRefs(spec: Pick<InferenceEndpointSpec, 'apiKeySecretRef' | 'apiKeySecretRefs'>): readonly SecretKeyRef[] {
+  return spec.apiKeySecretRefs ?? (spec.apiKeySecretRef ? [spec.apiKeySecretRef] : []);
 }

@@ -79,6 +79,7 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
   { title: 'serviceaccount auth with an audience', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'] } }) },
   { title: 'model aliases beside an allow-list, and reservation settings', spec: tinfoil({ models: { allowed: ['gpt-oss-120b'], aliases: { fast: { model: 'llama3-3-70b' } } }, reservation: { defaultOutputTokens: 256, inputBytesPerToken: 1 } }) },
   { title: 'serviceaccount auth restricted to some ServiceAccounts', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'], allowedServiceAccounts: ['team-a/billing', 'team-b/*'] } }) },
+  { title: 'a pool of provider keys from one Secret and another', spec: { provider: 'tinfoil', apiKeySecretRefs: [{ name: 'keys', key: 'a' }, { name: 'keys', key: 'b' }, { name: 'spare' }] } },
   ...JWT_ACCEPTED,
   { title: 'static-keys with its Secret', spec: tinfoil({ callers: { auth: 'static-keys', staticKeysSecretRef: { name: 'keys' } } }) },
   {
@@ -105,7 +106,12 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
 const store = { limitsStore: { redis: { url: 'redis://redis:6379' } } };
 
 /** REFUSED are the invalid specs, each with the field its refusal must name. */
+const POOL = [{ name: 'keys', key: 'a' }, { name: 'keys', key: 'b' }];
 export const REFUSED: readonly RefusedCase[] = [
+  { title: 'one provider key and a pool', spec: tinfoil({ apiKeySecretRefs: POOL }), field: 'spec.apiKeySecretRef', says: 'set exactly one of apiKeySecretRef' },
+  { title: 'a pool of one key', spec: { provider: 'tinfoil', apiKeySecretRefs: [{ name: 'keys' }] }, field: 'spec.apiKeySecretRefs', says: 'should have at least 2 items' },
+  { title: 'a pool of nine keys', spec: { provider: 'tinfoil', apiKeySecretRefs: Array.from({ length: 9 }, (_, i) => ({ name: 'keys', key: `k${String(i)}` })) }, field: 'spec.apiKeySecretRefs', says: 'Too many: 9: must have at most 8 items' },
+  { title: 'a pool naming one key twice (the default key spelled out)', spec: { provider: 'tinfoil', apiKeySecretRefs: [{ name: 'keys' }, { name: 'keys', key: 'api-key' }] }, field: 'spec.apiKeySecretRefs', says: 'must not name the same key of the same Secret twice' },
   { title: 'openai-compatible without acknowledgeUnattested', spec: { ...openai, upstream: { url: 'https://llm.example.com' } }, field: 'spec.acknowledgeUnattested', says: 'must be true when provider is openai-compatible' },
   { title: 'openai-compatible without upstream.url', spec: { ...openai, acknowledgeUnattested: true }, field: 'spec.upstream.url', says: 'Required value' },
   { title: 'Pin without digests', spec: tinfoil({ attestation: { policy: 'Pin' } }), field: 'spec.attestation.pinnedDigests', says: 'Required value' },
@@ -142,6 +148,6 @@ export const REFUSED: readonly RefusedCase[] = [
   { title: 'a CA for a plain redis:// URL', spec: tinfoil({ limitsStore: { redis: { url: 'redis://redis:6379', caSecretRef: { name: 'ca' } } } }), field: 'spec.limitsStore.redis.url', says: 'allowed only with a rediss:// url' },
   { title: 'an unknown failure policy', spec: tinfoil({ limitsStore: { redis: { url: 'redis://redis:6379', failurePolicy: 'Ignore' } } }), field: 'spec.limitsStore.redis.failurePolicy', says: 'Unsupported value: "Ignore"' },
   { title: 'an unknown provider', spec: { ...MINIMAL_TINFOIL, provider: 'azure' }, field: 'spec.provider', says: 'Unsupported value: "azure"' },
-  { title: 'a missing apiKeySecretRef', spec: { provider: 'tinfoil' }, field: 'spec.apiKeySecretRef', says: 'Required value' },
+  { title: 'a missing apiKeySecretRef', spec: { provider: 'tinfoil' }, field: 'spec.apiKeySecretRef', says: 'set exactly one of apiKeySecretRef (one provider key) or apiKeySecretRefs' },
   { title: 'an operator-owned pod label', spec: tinfoil({ proxy: { podTemplate: { labels: { 'app.kubernetes.io/instance': 'x' } } } }), field: 'spec.proxy.podTemplate.labels', says: "operator's own labels" },
 ];
