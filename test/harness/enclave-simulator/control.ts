@@ -67,7 +67,9 @@ function routerError(body: Body): RouterErrorSettings | null {
   if (status === undefined) throw new RangeError('status must be a number or null');
   const kind = body.body ?? 'openai';
   if (kind !== 'openai' && kind !== 'text') throw new RangeError('body must be openai or text');
-  return { status, body: kind, ...numbers(body, ['retryAfterSeconds', 'bodyBytes', 'times']) };
+  const forKey = body.forKey;
+  if (forKey !== undefined && (typeof forKey !== 'string' || forKey === '')) throw new RangeError('forKey must be a non-empty string');
+  return { status, body: kind, ...numbers(body, ['retryAfterSeconds', 'bodyBytes', 'times']), ...(forKey === undefined ? {} : { forKey }) };
 }
 
 function releaseSpec(body: Body): ReleaseSpec {

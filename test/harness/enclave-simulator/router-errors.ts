@@ -23,6 +23,8 @@ export interface RouterErrorSettings {
   readonly bodyBytes?: number;
   /** times is how many requests get the error before the simulator answers normally again; unset, all. */
   readonly times?: number;
+  /** forKey limits the error to requests bearing this provider key (a per-key refusal or rate limit); unset, every request. */
+  readonly forKey?: string;
 }
 
 /** checkRouterError validates settings, naming the field at fault. */
@@ -38,9 +40,10 @@ export function checkRouterError(settings: RouterErrorSettings): RouterErrorSett
 }
 
 /** takeRouterError is the rejection the next inference request gets, if any, counting down `times`. */
-export function takeRouterError(state: { behaviour: Behaviour }): RouterErrorSettings | undefined {
+export function takeRouterError(state: { behaviour: Behaviour }, authorization: string | undefined): RouterErrorSettings | undefined {
   const settings = state.behaviour.routerError;
   if (settings === null) return undefined;
+  if (settings.forKey !== undefined && authorization !== `Bearer ${settings.forKey}`) return undefined;
   if (settings.times !== undefined) {
     state.behaviour = { ...state.behaviour, routerError: settings.times <= 1 ? null : { ...settings, times: settings.times - 1 } };
   }

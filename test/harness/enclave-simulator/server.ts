@@ -107,7 +107,7 @@ async function openOrRefuse(deps: ServerDeps, exchange: Exchange): Promise<Opene
 async function serveInference(deps: ServerDeps, exchange: Exchange): Promise<void> {
   const { req, res, path } = exchange;
   // The router rejects before the enclave opens anything: no HPKE context, so no nonce (EHBP §5.3).
-  const rejected = takeRouterError(deps.state);
+  const rejected = takeRouterError(deps.state, req.headers.authorization);
   if (rejected !== undefined) {
     record(deps, exchange, req.headers[PROTOCOL.ENCAPSULATED_KEY_HEADER.toLowerCase()] !== undefined && exchange.raw.length > 0).status = rejected.status;
     await sendRouterError(res, rejected);
