@@ -28,6 +28,7 @@ import { SERVICE_NAME_LABEL } from './reconcile/routing.ts';
 import { startSidecarConfigurationRoller } from './webhook/configuration-rollout.ts';
 import { kubernetesSidecarRoller } from './webhook/rollout.ts';
 import { startWebhook, type RunningWebhook } from './webhook/start.ts';
+import { tcpRouteProbe } from './controller/route-probe.ts';
 
 /** RunningOperator is a started operator: its probe server and how to stop it. */
 export interface RunningOperator {
@@ -168,9 +169,10 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
 }
 
 /** reconcilerSettings are the operator-level settings of the endpoint reconciler: rendering options and the admin policy. */
-function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDeps, 'options' | 'policy'> {
+function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDeps, 'options' | 'policy' | 'routeProbe'> {
   return {
-    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy, pullSecrets: options.proxyImagePullSecrets }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
+    ...(options.probeServiceRoutes ? { routeProbe: tcpRouteProbe } : {}),
+    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy, pullSecrets: options.proxyImagePullSecrets, ...(options.privatemodeProxyImage ? { privatemodeProxyImage: options.privatemodeProxyImage } : {}) }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
     policy: options.policy,
   };
 }

@@ -21,6 +21,8 @@ export interface OperatorOptions {
   readonly proxyImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** proxyImagePullSecrets name Secrets in each endpoint's namespace its proxy pods pull with (private registries). */
   readonly proxyImagePullSecrets: readonly string[];
+  /** privatemodeProxyImage is Privatemode's privatemode-proxy, pinned by digest, run beside the proxy for provider privatemode; unset, such endpoints are refused. */
+  readonly privatemodeProxyImage?: string;
   /** allowDevelopmentTrust lets endpoints trust a development signing key (off by default, loud when on). */
   readonly allowDevelopmentTrust: boolean;
   /**
@@ -30,6 +32,12 @@ export interface OperatorOptions {
    */
   readonly policy: AdminPolicy;
   readonly leaderElection: boolean;
+  /**
+   * probeServiceRoutes: before an endpoint first turns Available, the operator connects through its
+   * Service (DNS name, metrics port) so Available waits for the nodes' Service rules too. Needs the
+   * operator to run in the cluster network (the chart turns it on).
+   */
+  readonly probeServiceRoutes: boolean;
   /** leaseNamespace holds the leader Lease: the operator's own namespace. */
   readonly leaseNamespace: string;
   readonly leaseName: string;
@@ -60,6 +68,16 @@ function list(value: string | undefined): string[] {
 /** SECRET_NAME is a DNS subdomain name (RFC 1123), what the API server requires of a Secret's name. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/**
+ * privatemodeImage reads --privatemode-proxy-image. It must be pinned by digest: the image holds the
+ * Privatemode key and does the attesting, so a tag that moves would change what is trusted.
+ */
+function privatemodeImage(value: string): { privatemodeProxyImage?: string } {
+  if (value === '') return {};
+  if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(value)) throw new Error(`--privatemode-proxy-image must be pinned by digest (name@sha256:<64 hex>), got ${JSON.stringify(value)}`);
+  return { privatemodeProxyImage: value };
+}
+
 /** pullSecrets reads --proxy-image-pull-secrets: a name the API server would refuse fails the start instead of every proxy pod. */
 function pullSecrets(value: string): string[] {
   const names = list(value);
@@ -87,9 +105,11 @@ const FLAGS = {
   'proxy-image': { type: 'string' },
   'proxy-image-pull-policy': { type: 'string' },
   'proxy-image-pull-secrets': { type: 'string' },
+  'privatemode-proxy-image': { type: 'string' },
   'allow-development-trust': { type: 'boolean' },
   'policy-file': { type: 'string' },
   'leader-elect': { type: 'string' },
+  'probe-service-routes': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'probe-port': { type: 'string' },
   'probe-host': { type: 'string' },
@@ -146,9 +166,11 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     proxyImage: image,
     proxyImagePullPolicy: pull as OperatorOptions['proxyImagePullPolicy'],
     proxyImagePullSecrets: pullSecrets(pick('proxy-image-pull-secrets', '')),
+    ...privatemodeImage(pick('privatemode-proxy-image', '')),
     allowDevelopmentTrust,
     policy: adminPolicy(pick('policy-file', ''), allowDevelopmentTrust),
     leaderElection: pick('leader-elect', 'true') !== 'false',
+    probeServiceRoutes: pick('probe-service-routes', 'false') === 'true',
     leaseNamespace,
     leaseName: 'attested-inference-operator',
     identity: env.POD_NAME ?? `${hostname()}-${String(process.pid)}`,

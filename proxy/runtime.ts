@@ -13,6 +13,7 @@ import { watchFile, type WatchedFile } from './secrets/watched-file.ts';
 import { createUpstreamClient } from './upstream/http.ts';
 import { createKeyPool, type KeyPool } from './upstream/key-pool.ts';
 import { createOpenAICompatibleProvider } from './upstream/openai-compatible.ts';
+import { createPrivatemodeProvider } from './upstream/privatemode.ts';
 import type { Provider } from './upstream/provider.ts';
 import { createTinfoilProvider } from './upstream/tinfoil.ts';
 
@@ -152,6 +153,9 @@ export async function createRuntime(config: ProxyConfig, deps: RuntimeDeps): Pro
   if (config.provider.type === 'tinfoil') {
     attestation = attestationManager(config, metrics, deps);
     provider = createTinfoilProvider({ client, attestation, keys: keys.pool, onRetry: (reason) => deps.logger.info({ reason }, 're-attesting and retrying once') });
+  } else if (config.provider.type === 'privatemode') {
+    deps.logger.info({ upstream: upstreamUrl }, 'attestation delegated to privatemode-proxy in this pod: it attests Privatemode, holds the key and encrypts; requests reach it in plaintext over loopback');
+    provider = createPrivatemodeProvider({ client });
   } else {
     metrics.unattested.set(1);
     deps.logger.warn({ upstream: config.provider.upstreamUrl }, 'UNATTESTED upstream: requests are forwarded in plaintext to an upstream that is not attested');

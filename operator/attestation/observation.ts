@@ -8,6 +8,8 @@ import type { AttestationResult, AttestationStep } from '../../proxy/attestation
 export type UpstreamObservation =
   | { readonly status: 'pending' }
   | { readonly status: 'unattested' }
+  /** delegated: another process attests (privatemode-proxy in the proxy pod); the operator verifies nothing itself. */
+  | { readonly status: 'delegated' }
   | { readonly status: 'disallowed'; readonly message: string }
   | { readonly status: 'verified'; readonly result: AttestationResult }
   | { readonly status: 'failed'; readonly step: AttestationStep; readonly message: string; readonly previous?: AttestationResult };

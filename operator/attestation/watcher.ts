@@ -154,6 +154,10 @@ export class AttestationWatcher {
       this.forget(endpointKey);
       return { status: 'unattested' };
     }
+    if (endpoint.spec.provider === 'privatemode') {
+      this.forget(endpointKey);
+      return { status: 'delegated' };
+    }
     if (endpoint.spec.attestation.trust === 'Development' && !this.#deps.allowDevelopmentTrust) {
       this.forget(endpointKey);
       return { status: 'disallowed', message: 'spec.attestation.trust is Development, but the operator runs without --allow-development-trust; the proxies are not started trusting a development key.' };

@@ -6,7 +6,8 @@ import { hostAllowed, normaliseStoreUrl, upstreamHost } from './urls.ts';
 /** PolicyViolation is one thing an endpoint asks for that the admin policy refuses; `message` names the field and the policy. */
 export interface PolicyViolation {
   readonly field: string;
-  readonly rule: RuleName;
+  /** rule is the policy rule refused, or operatorSettings when the operator lacks a setting the endpoint needs. */
+  readonly rule: RuleName | 'operatorSettings';
   readonly message: string;
 }
 
@@ -16,6 +17,8 @@ export interface PolicyCheckOptions {
   readonly proxyImage: string;
   /** allowDevelopmentTrust is the operator's --allow-development-trust flag, the master switch of development trust. */
   readonly allowDevelopmentTrust: boolean;
+  /** privatemodeProxyImage is the operator's --privatemode-proxy-image; without it a privatemode endpoint cannot run. */
+  readonly privatemodeProxyImage?: string;
 }
 
 interface Context {
@@ -89,8 +92,18 @@ const limitsStore: Rule = (c) => {
   return refusal(c, { field: 'spec.limitsStore.redis.url', rule: 'limitsStores' }, url, listed(c.rules.limitsStores));
 };
 
+/** privatemodeImage: provider privatemode runs privatemode-proxy, an image only the operator's setting names. */
+const privatemodeImage: Rule = (c) => {
+  if (c.endpoint.spec.provider !== 'privatemode' || c.options.privatemodeProxyImage !== undefined) return undefined;
+  return {
+    field: 'spec.provider',
+    rule: 'operatorSettings',
+    message: 'spec.provider "privatemode" needs privatemode-proxy, and the operator runs without --privatemode-proxy-image (Helm value privatemode.proxyImage, pinned by digest)',
+  };
+};
+
 /** RULES are the checks in the order refusals are reported. */
-const RULES: readonly Rule[] = [proxyImage, configRepo, developmentTrust, unattestedUpstream, limitsStore];
+const RULES: readonly Rule[] = [proxyImage, configRepo, developmentTrust, unattestedUpstream, limitsStore, privatemodeImage];
 
 /**
  * policyViolations checks an endpoint against the admin policy of its namespace: pure, so the

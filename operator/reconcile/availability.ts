@@ -8,6 +8,11 @@ export interface AvailabilityInputs {
   readonly attested: PendingCondition;
   /** routableAddresses counts the ready addresses in the Service's EndpointSlices (undefined: not known). */
   readonly routableAddresses: number | undefined;
+  /**
+   * serviceReached says whether the operator connected through the Service (its metrics port, by
+   * its DNS name) once the EndpointSlices listed every address; undefined when it did not probe.
+   */
+  readonly serviceReached?: boolean;
 }
 
 type Check = (i: AvailabilityInputs, generation: number | undefined) => PendingCondition | undefined;
@@ -34,6 +39,11 @@ const CHECKS: readonly Check[] = [
     if (routable >= want) return undefined;
     return condition('NotRoutable', g, `The Service's EndpointSlices list ${String(routable)} of ${String(want)} ready proxy addresses.`);
   },
+  // The EndpointSlices lead the nodes' Service rules (kube-proxy programs them after): a client's
+  // first call in between fails to connect, so Available waits until a connection went through.
+  (i, g) => (i.serviceReached === false
+    ? condition('NotRoutable', g, 'The Service\'s EndpointSlices list every ready proxy address, but a connection through the Service does not go through yet: the nodes\' Service rules are not in place.')
+    : undefined),
 ];
 
 /** availableCondition is the Available condition: the first check that objects, else Serving. */

@@ -12,6 +12,7 @@ import { desiredChildren, type DesiredOptions } from '../resources/desired.ts';
 import { canonicalJson } from '../resources/hash.ts';
 import { ANNOTATION_RELEASE_DIGEST, childNames } from '../resources/names.ts';
 import { endpointUrl } from '../resources/networking.ts';
+import { PROXY_PORTS } from '../resources/proxy-config.ts';
 import { isConflict } from '../controller/api-errors.ts';
 import type { RolloutPacer, Turn } from '../controller/rollout-pacer.ts';
 import { AppliedRecords } from './apply.ts';
@@ -43,7 +44,16 @@ export interface EndpointReconcilerDeps {
   readonly spend?: SpendReader;
   /** budgetPollMs is how often an endpoint with namespace budgets is looked at again (default a minute). */
   readonly budgetPollMs?: number;
+  /**
+   * routeProbe connects to host:port and says whether that went through (--probe-service-routes):
+   * before an endpoint first turns Available, through its Service, so Available waits for the
+   * nodes' Service rules as well as the EndpointSlices. Absent, nothing is probed.
+   */
+  readonly routeProbe?: (host: string, port: number) => Promise<boolean>;
 }
+
+/** ROUTE_PROBE_RETRY_MS is how soon an endpoint whose Service did not connect yet is looked at again. */
+const ROUTE_PROBE_RETRY_MS = 1000;
 
 /** Gathered is what a pass read before deciding: the watcher's observation and the Deployment the endpoint controls. */
 interface Gathered {
@@ -150,14 +160,15 @@ export class EndpointReconciler {
     const current = written.deployment ?? deployment;
     problems.push(...(await this.#mountProblems(endpoint, current)));
     const budgets = await this.#budgets(endpoint, now, problems);
-    const routableAddresses = await this.#routable(endpoint);
+    const routing = await this.#routing(endpoint);
     // The rollout record, if any, is in release.endpoint's status already: computeStatus keeps it.
-    const computed = computeStatus({ endpoint: release.endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), now, childrenWritten, routableAddresses });
+    const computed = computeStatus({ endpoint: release.endpoint, deployment: current, observation, problems, url: endpointUrl(endpoint), now, childrenWritten, ...routing });
     abort.throwIfAborted();
     if (!(await this.#writeStatus(release.endpoint, withBudgets(computed, budgets)))) return { requeueAfterMs: 250 };
     this.#announceBudgets(endpoint, budgets);
     throwIfFailed(problems);
-    const look = soonest(soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs), release.retryAfterMs);
+    const routeRetry = routing.serviceReached === false ? ROUTE_PROBE_RETRY_MS : undefined;
+    const look = soonest(soonest(soonest(nextLook(rolloutSettled(current, endpoint.spec.replicas), budgets, this.#deps.budgetPollMs), written.retryAfterMs), release.retryAfterMs), routeRetry);
     return soonest(look, untilExpiryMs(observation, now));
   }
 
@@ -174,7 +185,8 @@ export class EndpointReconciler {
   }
 
   #violations(endpoint: InferenceEndpoint): PolicyViolation[] {
-    return policyViolations(endpoint, this.#policy(), { proxyImage: this.#deps.options.image.image, allowDevelopmentTrust: this.#deps.options.allowDevelopmentTrust === true });
+    const { image, privatemodeProxyImage } = this.#deps.options.image;
+    return policyViolations(endpoint, this.#policy(), { proxyImage: image, allowDevelopmentTrust: this.#deps.options.allowDevelopmentTrust === true, ...(privatemodeProxyImage ? { privatemodeProxyImage } : {}) });
   }
 
   /**
@@ -226,6 +238,27 @@ export class EndpointReconciler {
     // A Deployment of that name the endpoint does not control (docs/adr/0010-no-adoption.md) says nothing about its pods.
     const deployment = controlledBy(found?.metadata, endpoint) ? found : undefined;
     return { observation, deployment };
+  }
+
+  /** #routing is what Available's routability is decided from: the Service's ready addresses, and whether a connection went through it. */
+  async #routing(endpoint: InferenceEndpoint): Promise<{ routableAddresses: number | undefined; serviceReached?: boolean }> {
+    const routableAddresses = await this.#routable(endpoint);
+    const serviceReached = await this.#serviceReached(endpoint, routableAddresses);
+    return { routableAddresses, ...(serviceReached === undefined ? {} : { serviceReached }) };
+  }
+
+  /**
+   * #serviceReached probes the Service once its EndpointSlices list every desired address, until the
+   * endpoint first turns Available (after that, a roll changes addresses behind rules that exist).
+   */
+  async #serviceReached(endpoint: InferenceEndpoint, routableAddresses: number | undefined): Promise<boolean | undefined> {
+    const probe = this.#deps.routeProbe;
+    const want = endpoint.spec.replicas;
+    if (probe === undefined || want === 0 || (routableAddresses ?? 0) < want) return undefined;
+    const available = endpoint.status?.conditions?.find((c) => c.type === 'Available');
+    if (available?.status === 'True') return undefined;
+    const host = `${childNames(endpoint.metadata.name ?? '').service}.${endpoint.metadata.namespace ?? ''}.svc`;
+    return probe(host, PROXY_PORTS.admin);
   }
 
   /** #routable counts the ready addresses of the endpoint's Service (Available's routability); unknown when they cannot be listed. */

@@ -82,6 +82,11 @@ describe('Available: what a client waits for', () => {
     expect(conditions(compute({ routableAddresses: undefined })).Available).toMatchObject({ status: 'False', reason: 'NotRoutable' });
   });
 
+  it('is False while a connection through the Service does not go through (the nodes\' Service rules lag the EndpointSlices)', () => {
+    expect(conditions(compute({ serviceReached: false })).Available).toMatchObject({ status: 'False', reason: 'NotRoutable', message: expect.stringContaining('Service rules are not in place') as unknown });
+    expect(conditions(compute({ serviceReached: true })).Available).toMatchObject({ status: 'True', reason: 'Serving' });
+  });
+
   it('is False while not Ready, and with no proxy', () => {
     expect(conditions(compute({ deployment: deployment({ generation: 8, observed: 7 }) })).Available).toMatchObject({ status: 'False', reason: 'ProxyNotReady' });
     const zero = { ...base, spec: { ...base.spec, replicas: 0 } };

@@ -28,6 +28,8 @@ export interface StatusInputs {
   readonly childrenWritten: boolean;
   /** routableAddresses counts the ready addresses the endpoint's Service's EndpointSlices list (undefined: not known). */
   readonly routableAddresses: number | undefined;
+  /** serviceReached: a connection through the Service went through (undefined: not probed; availability.ts). */
+  readonly serviceReached?: boolean;
 }
 
 /** PendingCondition is a condition before its transition time is known. */
@@ -63,6 +65,8 @@ function attestedCondition(i: StatusInputs, generation: number | undefined): Pen
       return condition('Pending', generation);
     case 'unattested':
       return condition('Unattested', generation);
+    case 'delegated':
+      return condition('Delegated', generation);
     case 'disallowed':
       return condition('DevelopmentTrustDisabled', generation, o.message);
     case 'failed':
@@ -148,19 +152,23 @@ export function withTransitionTimes(next: readonly PendingCondition[], previous:
   });
 }
 
+/** UNVERIFIED_TRUST is status.attestation.trust for upstreams the operator verifies nothing of. */
+const UNVERIFIED_TRUST = { unattested: 'Unattested', delegated: 'Delegated' } as const;
+
 function attestationStatus(i: StatusInputs): AttestationStatus | undefined {
   const o = i.observation;
   const previous = i.endpoint.status?.attestation;
   const lastRollout = i.lastRollout ?? previous?.lastRollout;
+  const rollout = lastRollout ? { lastRollout } : {};
   const result = o.status === 'verified' ? o.result : o.status === 'failed' ? o.previous : undefined;
-  if (o.status === 'unattested') return { trust: 'Unattested', ...(lastRollout ? { lastRollout } : {}) };
-  if (!result) return previous ? { ...previous, ...(lastRollout ? { lastRollout } : {}) } : undefined;
+  if (o.status === 'unattested' || o.status === 'delegated') return { trust: UNVERIFIED_TRUST[o.status], ...rollout };
+  if (!result) return previous ? { ...previous, ...rollout } : undefined;
   return {
     trust: result.trust,
     releaseDigest: result.releaseDigest,
     measurementFingerprint: result.measurementFingerprint,
     verifiedAt: result.verifiedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    ...(lastRollout ? { lastRollout } : {}),
+    ...rollout,
   };
 }
 
@@ -183,7 +191,7 @@ export function computeStatus(i: StatusInputs): InferenceEndpointStatus {
   const generation = observedGenerationOf(i.endpoint, i.childrenWritten);
   const ready = readyCondition(i, generation);
   const attested = attestedCondition(i, generation);
-  const available = availableCondition({ endpoint: i.endpoint, ready, attested, routableAddresses: i.routableAddresses }, generation);
+  const available = availableCondition({ endpoint: i.endpoint, ready, attested, routableAddresses: i.routableAddresses, ...(i.serviceReached === undefined ? {} : { serviceReached: i.serviceReached }) }, generation);
   const conditions = withTransitionTimes([available, ready, attested, progressingCondition(i, generation), degradedCondition(i, generation)], i.endpoint.status?.conditions, i.now);
   const attestation = attestationStatus(i);
   return {

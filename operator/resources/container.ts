@@ -2,7 +2,7 @@ import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-no
 import { providerKeyRefs, type InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { LIMITS_STORE_PATHS, limitsStoreVolume } from './limits-config.ts';
 import { childNames, endpointName } from './names.ts';
-import { developmentTrustEnv, providerKeyPaths, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
+import { developmentTrustEnv, PRIVATEMODE, providerKeyPaths, PROXY_PATHS, PROXY_PORTS } from './proxy-config.ts';
 
 /** ProxyImage is the image the proxy runs from and how kubelet gets it. */
 export interface ProxyImage {
@@ -13,6 +13,8 @@ export interface ProxyImage {
    * registry). An injected sidecar is pulled with its pod's own imagePullSecrets instead.
    */
   readonly pullSecrets?: readonly string[];
+  /** privatemodeProxyImage is privatemode-proxy's image (pinned by digest), run beside the proxy for provider privatemode. */
+  readonly privatemodeProxyImage?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export const VOLUMES = {
   callerKeys: 'attested-inference-caller-keys',
   promptCache: 'attested-inference-prompt-cache',
   limitsStore: 'attested-inference-limits-store',
+  privatemodeWorkspace: 'attested-inference-privatemode-workspace',
 } as const;
 
 /**
@@ -56,7 +59,8 @@ export function proxyVolumes(endpoint: InferenceEndpoint): V1Volume[] {
   const names = childNames(endpointName(endpoint));
   const volumes: V1Volume[] = [
     { name: VOLUMES.config, configMap: { name: names.configMap } },
-    providerKeyVolume(endpoint),
+    // For privatemode the key is privatemode-proxy's alone (privatemodeContainer), not the proxy's.
+    ...(spec.provider === 'privatemode' ? [] : [providerKeyVolume(endpoint)]),
   ];
   if (spec.callers.auth === 'static-keys' && spec.callers.staticKeysSecretRef) {
     volumes.push({ name: VOLUMES.callerKeys, secret: { secretName: spec.callers.staticKeysSecretRef.name } });
@@ -121,5 +125,50 @@ export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, v
       seccompProfile: { type: 'RuntimeDefault' },
     },
     volumeMounts: proxyMounts(volumes),
+  };
+}
+
+/** PRIVATEMODE_RESOURCES are privatemode-proxy's requests and limits: a Go process that relays and encrypts. */
+const PRIVATEMODE_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+
+/** privatemodeVolumes are privatemode-proxy's own: the provider key and a writable workspace. */
+export function privatemodeVolumes(endpoint: InferenceEndpoint): V1Volume[] {
+  return [providerKeyVolume(endpoint), { name: VOLUMES.privatemodeWorkspace, emptyDir: { sizeLimit: '64Mi' } }];
+}
+
+/**
+ * privatemodeContainer is Privatemode's privatemode-proxy as a native sidecar of the proxy pod
+ * (docs/adr/0020): started before the proxy (its startup probe waits until it listens), the
+ * Privatemode key mounted into it alone and read from the file (`--apiKey=@file`), hardened as the
+ * proxy is. Its image is the operator's --privatemode-proxy-image, pinned by digest.
+ */
+export function privatemodeContainer(image: ProxyImage): V1Container {
+  if (image.privatemodeProxyImage === undefined) throw new Error('provider privatemode needs the operator\'s --privatemode-proxy-image');
+  const tcp = (periodSeconds: number, failureThreshold: number): V1Container['readinessProbe'] => ({ tcpSocket: { port: PRIVATEMODE.port }, periodSeconds, failureThreshold, timeoutSeconds: 2 });
+  return {
+    name: 'privatemode-proxy',
+    image: image.privatemodeProxyImage,
+    imagePullPolicy: 'IfNotPresent',
+    restartPolicy: 'Always',
+    args: [`--apiKey=@${PRIVATEMODE.keyFile}`, `--port=${String(PRIVATEMODE.port)}`, `--workspace=${PRIVATEMODE.workspaceDir}`],
+    ports: [{ name: 'privatemode', containerPort: PRIVATEMODE.port, protocol: 'TCP' }],
+    // privatemode-proxy attests and fetches its secret before it serves; the proxy starts after.
+    startupProbe: tcp(1, 120),
+    readinessProbe: tcp(5, 2),
+    livenessProbe: tcp(10, 3),
+    resources: PRIVATEMODE_RESOURCES,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: VOLUMES.providerKey, mountPath: PRIVATEMODE.keyDir, readOnly: true },
+      { name: VOLUMES.privatemodeWorkspace, mountPath: PRIVATEMODE.workspaceDir },
+    ],
   };
 }

@@ -1,7 +1,7 @@
 import type { V1Deployment, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_TEMPLATE_HASH, changeCause } from './change-cause.ts';
-import { proxyContainer, proxyVolumes, type ProxyImage } from './container.ts';
+import { privatemodeContainer, privatemodeVolumes, proxyContainer, proxyVolumes, type ProxyImage } from './container.ts';
 import { ANNOTATION_CONFIG_HASH, ANNOTATION_RELEASE_DIGEST, childMeta, childNames, commonLabels, endpointName, selectorLabels } from './names.ts';
 import { PROXY_PORTS } from './proxy-config.ts';
 
@@ -24,6 +24,7 @@ const TERMINATION_GRACE_SECONDS = 40;
 function podSpec(endpoint: InferenceEndpoint, image: ProxyImage, allowDevelopmentTrust: boolean | undefined): V1PodSpec {
   const overrides = endpoint.spec.proxy.podTemplate ?? {};
   const volumes = proxyVolumes(endpoint);
+  const privatemode = endpoint.spec.provider === 'privatemode';
   return {
     serviceAccountName: childNames(endpointName(endpoint)).serviceAccount,
     // Only ServiceAccount caller auth needs the API server (TokenReview).
@@ -31,8 +32,9 @@ function podSpec(endpoint: InferenceEndpoint, image: ProxyImage, allowDevelopmen
     enableServiceLinks: false,
     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    ...(privatemode ? { initContainers: [privatemodeContainer(image)] } : {}),
     containers: [proxyContainer(endpoint, image, volumes, { ...(allowDevelopmentTrust === undefined ? {} : { allowDevelopmentTrust }) })],
-    volumes,
+    volumes: privatemode ? [...volumes, ...privatemodeVolumes(endpoint)] : volumes,
     ...(image.pullSecrets !== undefined && image.pullSecrets.length > 0 ? { imagePullSecrets: image.pullSecrets.map((name) => ({ name })) } : {}),
     ...(overrides.nodeSelector ? { nodeSelector: { ...overrides.nodeSelector } } : {}),
     ...(overrides.tolerations ? { tolerations: overrides.tolerations.map((t) => ({ ...t })) } : {}),

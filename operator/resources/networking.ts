@@ -3,7 +3,7 @@ import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { limitsStorePort } from './limits-config.ts';
 import { childMeta, childNames, endpointName, endpointNamespace, selectorLabels } from './names.ts';
-import { PROXY_PORTS } from './proxy-config.ts';
+import { PRIVATEMODE, PROXY_PORTS } from './proxy-config.ts';
 
 /** SERVICE_PORT is where callers reach the endpoint: http://<endpoint>.<namespace>.svc. */
 export const SERVICE_PORT = 80;
@@ -67,7 +67,9 @@ function portOf(url: string | undefined): number | undefined {
 export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServerPorts: readonly number[] }): V1NetworkPolicy {
   const { spec } = endpoint;
   const jwks = spec.callers.auth === 'jwt' ? spec.callers.jwt?.jwksUrl : undefined;
-  const tcp = [portOf(upstreamUrl(spec)), portOf(spec.attestation.bundleUrl), portOf(jwks), limitsStorePort(spec), ...options.apiServerPorts]
+  // privatemode-proxy reaches Privatemode's API and its attestation CDN over https.
+  const privatemode = spec.provider === 'privatemode' ? PRIVATEMODE.egressPort : undefined;
+  const tcp = [portOf(upstreamUrl(spec)), privatemode, portOf(spec.attestation.bundleUrl), portOf(jwks), limitsStorePort(spec), ...options.apiServerPorts]
     .filter((p): p is number => p !== undefined)
     .filter((p, i, all) => all.indexOf(p) === i)
     .sort((a, b) => a - b);

@@ -25,6 +25,20 @@ export function providerKeyPaths(spec: InferenceEndpointSpec): readonly string[]
   return spec.apiKeySecretRefs === undefined ? ['api-key'] : providerKeyRefs(spec).map((_, i) => `api-key-${String(i)}`);
 }
 
+/**
+ * PRIVATEMODE is where privatemode-proxy runs beside the proxy for provider privatemode: its port
+ * (clear of the proxy's and the sidecar's), its key and workspace mounts, and the port it reaches
+ * Privatemode on. It listens on every interface; the endpoint's NetworkPolicy admits only the
+ * proxy's ports, so from outside the pod only the proxy reaches it (docs/privatemode.md).
+ */
+export const PRIVATEMODE = {
+  port: 18080,
+  keyDir: '/var/run/secrets/privatemode',
+  keyFile: '/var/run/secrets/privatemode/api-key',
+  workspaceDir: '/workspace',
+  egressPort: 443,
+} as const;
+
 /** ProxyPorts are the API and admin (metrics, probes) ports of one proxy. */
 export interface ProxyPorts {
   readonly api: number;
@@ -115,6 +129,18 @@ function callerAuth(endpoint: InferenceEndpoint, options: ProxyConfigOptions): R
 }
 
 /**
+ * providerTarget is where the proxy sends requests and with which keys: privatemode-proxy on
+ * loopback without a key (it holds it), else the upstream with the one key file or the pool.
+ */
+function providerTarget(spec: InferenceEndpointSpec): Record<string, unknown> {
+  if (spec.provider === 'privatemode') return { upstreamUrl: `http://127.0.0.1:${String(PRIVATEMODE.port)}` };
+  const keys = spec.apiKeySecretRefs === undefined
+    ? { apiKeyFile: PROXY_PATHS.providerKeyFile }
+    : { apiKeyFiles: providerKeyPaths(spec).map((path) => `${PROXY_PATHS.providerKeyDir}/${path}`) };
+  return { upstreamUrl: upstreamUrl(spec), ...keys };
+}
+
+/**
  * proxyConfigFor renders the proxy's configuration (proxy/config/schema.ts) for an endpoint. Every
  * value comes from the validated spec or from `options`; the proxy's loader validates the result
  * again at start, and a test loads every rendering through it.
@@ -130,10 +156,7 @@ export function proxyConfigFor(endpoint: InferenceEndpoint, options: ProxyConfig
     ...listeners(options),
     provider: {
       type: spec.provider,
-      upstreamUrl: upstreamUrl(spec),
-      ...(spec.apiKeySecretRefs === undefined
-        ? { apiKeyFile: PROXY_PATHS.providerKeyFile }
-        : { apiKeyFiles: providerKeyPaths(spec).map((path) => `${PROXY_PATHS.providerKeyDir}/${path}`) }),
+      ...providerTarget(spec),
       acknowledgeUnattested: spec.acknowledgeUnattested,
     },
     attestation: {

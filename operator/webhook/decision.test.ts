@@ -46,6 +46,7 @@ describe('the injection decision', () => {
       endpoint: 'chat',
       field: 'spec.proxy.image',
     },
+    { name: 'a privatemode endpoint, whose privatemode-proxy never runs beside an app', input: { pod: pod({ 'inference.attested.dev/inject': 'pm' }), namespace: plain, endpoints: [{ ...endpoint('pm', { provider: 'privatemode', apiKeySecretRef: { name: 'k' } }), status: { observedGeneration: 1 } }] }, reason: 'endpoint-not-injectable', endpoint: 'pm' },
     { name: 'endpoint not reconciled yet', input: { pod: pod({ 'inference.attested.dev/inject': 'chat' }), namespace: plain, endpoints: [endpoint('chat', { provider: 'tinfoil', apiKeySecretRef: { name: 'k' } })] }, reason: 'endpoint-not-ready', endpoint: 'chat' },
     { name: 'the pod shares its process namespace', input: { pod: pod({}, { shareProcessNamespace: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.shareProcessNamespace' },
     { name: "the pod uses the node's process namespace", input: { pod: pod({}, { hostPID: true }), namespace: enabled, endpoints: [ready('chat')] }, reason: 'shared-process-namespace', field: 'spec.hostPID' },

@@ -108,6 +108,8 @@ const CHECKS: readonly Check[] = [
     const name = endpointNameFor(pod.metadata, namespace, endpoints) ?? '';
     const endpoint = endpoints.find((e) => e.metadata.name === name);
     if (endpoint === undefined) return { reason: 'endpoint-not-found', endpointName: name };
+    // privatemode-proxy would have to run in the app's pod, holding the key beside the app: never.
+    if (endpoint.spec.provider === 'privatemode') return { reason: 'endpoint-not-injectable', endpointName: name, endpoint };
     // The operator renders nothing for a refused endpoint; its sidecar must not run it either.
     const p = input.policy ?? CLOSED_POLICY;
     const violations = policyViolations(endpoint, p.policy, p);

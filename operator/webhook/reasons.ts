@@ -16,6 +16,7 @@ export const REASONS = {
   'no-default-endpoint': { sentence: 'The namespace opted in but names no default endpoint (annotation inference.attested.dev/default-endpoint) and does not hold exactly one InferenceEndpoint.', eventType: 'Warning' },
   'endpoint-not-found': { sentence: 'The InferenceEndpoint the pod names does not exist in its namespace.', eventType: 'Warning' },
   'endpoint-not-ready': { sentence: 'The InferenceEndpoint has not been reconciled by the operator yet, so its sidecar configuration may be missing or stale.', eventType: 'Warning' },
+  'endpoint-not-injectable': { sentence: "The InferenceEndpoint's provider is privatemode, whose privatemode-proxy runs only in the endpoint's own proxy pods, never as a sidecar: call the endpoint's status.url instead.", eventType: 'Warning' },
   'endpoint-refused-by-policy': { sentence: 'The InferenceEndpoint asks for something the admin policy does not allow (its Degraded condition, reason PolicyViolation, names the policy), so no proxy runs it.', eventType: 'Warning' },
   'shared-process-namespace': { sentence: 'The pod shares a process namespace (spec.shareProcessNamespace or spec.hostPID), through which its containers could read the sidecar\'s memory and files, the provider key included.', eventType: 'Warning' },
   'shared-uid': { sentence: `A container of the pod runs as the sidecar's user (UID ${String(SIDECAR_UID)}), which could read the sidecar's memory and files wherever their processes meet.`, eventType: 'Warning' },
@@ -37,7 +38,7 @@ export const ISOLATION_REASONS: readonly ReasonCode[] = ['shared-process-namespa
  * FAILABLE_REASONS are the outcomes the failure mode governs: the pod asked for a sidecar it cannot
  * have, so it is refused (`reject`) or admitted without the sidecar (`admit`), never injected.
  */
-export const FAILABLE_REASONS: readonly ReasonCode[] = ['no-default-endpoint', 'endpoint-not-found', 'endpoint-not-ready', 'endpoint-refused-by-policy', ...ISOLATION_REASONS];
+export const FAILABLE_REASONS: readonly ReasonCode[] = ['no-default-endpoint', 'endpoint-not-found', 'endpoint-not-ready', 'endpoint-not-injectable', 'endpoint-refused-by-policy', ...ISOLATION_REASONS];
 
 /** statusAnnotationValue is what `inference.attested.dev/status` says for an outcome. */
 export function statusAnnotationValue(reason: ReasonCode): string {

@@ -74,6 +74,20 @@ describe('proxy configuration', () => {
     ]);
   });
 
+  it('sends privatemode plaintext only to privatemode-proxy on loopback, which holds the key, and takes one key file or a pool', () => {
+    const pm = (provider: Record<string, unknown>): string[] => problemsOf({ apiVersion: CONFIG_API_VERSION, provider: { type: 'privatemode', ...provider } });
+    expect(pm({ upstreamUrl: 'http://127.0.0.1:18080' })).toEqual([]);
+    expect(pm({ upstreamUrl: 'http://privatemode.example.com:8080' })).toEqual([
+      'provider.upstreamUrl must be http on loopback (127.0.0.1, localhost or [::1]) for provider.type privatemode: plaintext goes to privatemode-proxy in the same pod only',
+    ]);
+    expect(pm({ upstreamUrl: 'http://127.0.0.1:18080', apiKeyFile: '/k' })).toEqual([
+      'provider.apiKeyFile and provider.apiKeyFiles are not used with provider.type privatemode: privatemode-proxy holds the key',
+    ]);
+    expect(problemsOf({ ...minimal, provider: { type: 'tinfoil', apiKeyFile: '/k', apiKeyFiles: ['/a', '/b'] } })).toEqual([
+      'provider.apiKeyFile and provider.apiKeyFiles are exclusive: name one key file or a pool',
+    ]);
+  });
+
   it('keeps the shutdown drain window inside the grace period', () => {
     expect(problemsOf(minimal)).toEqual([]);
     expect(problemsOf({ ...minimal, shutdownGraceSeconds: 0, shutdownDrainSeconds: 0 })).toEqual([]);

@@ -86,9 +86,29 @@ function attestationProblems(c: ProxyConfig, env: ProxyEnvironment): string[] {
   return problems;
 }
 
+const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
+/**
+ * privatemodeProblems: provider privatemode forwards plaintext to privatemode-proxy in the same pod,
+ * which holds the key and encrypts; anything but a loopback URL would send plaintext over a network.
+ */
+function privatemodeProblems(c: ProxyConfig): string[] {
+  const problems: string[] = [];
+  const url = c.provider.upstreamUrl;
+  if (url === undefined) problems.push('provider.upstreamUrl is required for provider.type privatemode (privatemode-proxy in the same pod)');
+  else if (!isLoopback(new URL(url).hostname) || !url.startsWith('http://')) {
+    problems.push('provider.upstreamUrl must be http on loopback (127.0.0.1, localhost or [::1]) for provider.type privatemode: plaintext goes to privatemode-proxy in the same pod only');
+  }
+  if (c.provider.apiKeyFile !== undefined || c.provider.apiKeyFiles !== undefined) {
+    problems.push('provider.apiKeyFile and provider.apiKeyFiles are not used with provider.type privatemode: privatemode-proxy holds the key');
+  }
+  return problems;
+}
+
 function providerProblems(c: ProxyConfig): string[] {
   const problems: string[] = [];
   if (c.provider.apiKeyFile !== undefined && c.provider.apiKeyFiles !== undefined) problems.push('provider.apiKeyFile and provider.apiKeyFiles are exclusive: name one key file or a pool');
+  if (c.provider.type === 'privatemode') return [...problems, ...privatemodeProblems(c)];
   if (c.provider.type !== 'openai-compatible') return problems;
   if (c.provider.upstreamUrl === undefined) problems.push('provider.upstreamUrl is required for provider.type openai-compatible');
   if (!c.provider.acknowledgeUnattested) {
@@ -104,8 +124,6 @@ function shutdownProblems(c: ProxyConfig): string[] {
   return [`shutdownDrainSeconds (${String(c.shutdownDrainSeconds)}) must be less than shutdownGraceSeconds (${String(c.shutdownGraceSeconds)})`];
 }
 
-const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-
 function urlProblems(c: ProxyConfig): string[] {
   const development = c.attestation.trust === 'Development';
   const urls = [
@@ -120,7 +138,9 @@ function urlProblems(c: ProxyConfig): string[] {
     // An attestation bundle proves itself (signatures rooted in AMD and Sigstore), so a loopback
     // mirror may serve it over plain http; an upstream may not.
     const loopbackBundle = name === 'attestation.bundleUrl' && isLoopback(hostname);
-    if (protocol === 'http:' && !development && !loopbackBundle) return [`${name} must be an https URL (plain http is allowed only with attestation.trust Development)`];
+    // privatemode-proxy in the same pod is reached over loopback in plaintext (privatemodeProblems).
+    const privatemode = name === 'provider.upstreamUrl' && c.provider.type === 'privatemode';
+    if (protocol === 'http:' && !development && !loopbackBundle && !privatemode) return [`${name} must be an https URL (plain http is allowed only with attestation.trust Development)`];
     return [];
   });
 }

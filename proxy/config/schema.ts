@@ -39,7 +39,7 @@ export const ConfigSchema = Type.Object(
     admin: Listen(9090, '0.0.0.0'),
     provider: Type.Object(
       {
-        type: Type.Union([Type.Literal('tinfoil'), Type.Literal('openai-compatible')]),
+        type: Type.Union([Type.Literal('tinfoil'), Type.Literal('openai-compatible'), Type.Literal('privatemode')]),
         upstreamUrl: Type.Optional(Type.String({ format: 'uri' })),
         apiKeyFile: Type.Optional(Type.String({ minLength: 1 })),
         /** apiKeyFiles is a pool of provider keys, one file each, spread per request (upstream/key-pool.ts); instead of apiKeyFile. */

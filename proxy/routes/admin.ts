@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime.ts';
 export interface AttestationReport {
   readonly provider: string;
   readonly attested: boolean;
-  readonly status: 'pending' | 'verified' | 'failed' | 'unattested';
+  readonly status: 'pending' | 'verified' | 'failed' | 'unattested' | 'delegated';
   readonly trust?: string;
   readonly domain?: string;
   readonly releaseDigest?: string;

@@ -18,11 +18,14 @@ export function createOpenAICompatibleProvider(deps: { client: UpstreamClient; k
     async send(request: ProviderRequest): Promise<ProviderResponse> {
       if (request.passthrough) throw new ProxyError('passthrough_not_allowed', 'this endpoint forwards to an unattested upstream; EHBP-encrypted requests cannot be delivered');
       // An upstream without a key is allowed: without one, no Authorization header is sent.
-      return sendWithKeys(deps.keys, request.signal, async (key) => {
-        const auth: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key.value}` };
-        const response = await deps.client.send({ method: request.method, path: request.path, headers: { ...request.headers, ...auth }, body: request.body, signal: request.signal });
-        return plainResponse(response, 'plain');
-      });
+      return sendWithKeys(deps.keys, request.signal, (key) => forwardPlain(deps.client, request, key?.value));
     },
   };
+}
+
+/** forwardPlain sends a request as it is, with the provider key as bearer when there is one. */
+export async function forwardPlain(client: UpstreamClient, request: ProviderRequest, key: string | undefined): Promise<ProviderResponse> {
+  const auth: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+  const response = await client.send({ method: request.method, path: request.path, headers: { ...request.headers, ...auth }, body: request.body, signal: request.signal });
+  return plainResponse(response, 'plain');
 }

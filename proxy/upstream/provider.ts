@@ -34,13 +34,16 @@ export interface ProviderResponse {
   readonly unauthenticated?: boolean;
 }
 
-/** Provider is an upstream kind behind one interface: Tinfoil (attested, EHBP), OpenAI-compatible (plain). */
+/**
+ * Provider is an upstream kind behind one interface: Tinfoil (attested, EHBP), OpenAI-compatible
+ * (plain, unattested), Privatemode (plain to privatemode-proxy in the pod, which attests and encrypts).
+ */
 export interface Provider {
-  readonly kind: 'tinfoil' | 'openai-compatible';
+  readonly kind: 'tinfoil' | 'openai-compatible' | 'privatemode';
   readonly attested: boolean;
   send(request: ProviderRequest): Promise<ProviderResponse>;
-  /** attestation is the current attestation state; `unattested` for providers without attestation. */
-  attestation(): AttestationState | { readonly status: 'unattested' };
+  /** attestation is the current attestation state; `unattested` without attestation, `delegated` when another process attests. */
+  attestation(): AttestationState | { readonly status: 'unattested' } | { readonly status: 'delegated' };
   /** keyConfiguration fetches the upstream's HPKE key configuration (attested providers only), bounded in time and size. */
   keyConfiguration?(): Promise<KeyConfiguration>;
   start(): void;

@@ -41,7 +41,7 @@ export function simulatorConfig(simulator: EnclaveSimulator, overrides: Record<s
  * startTestProxy runs the real proxy in this process on free loopback ports, with the provider key
  * in a file of its own, and waits until its first attestation finished (verified or failed).
  */
-export async function startTestProxy(raw: Record<string, unknown>, options: { apiKey?: string; apiKeys?: readonly string[]; waitForAttestation?: boolean } = {}): Promise<TestProxy> {
+export async function startTestProxy(raw: Record<string, unknown>, options: { apiKey?: string; apiKeys?: readonly string[]; noProviderKey?: boolean; waitForAttestation?: boolean } = {}): Promise<TestProxy> {
   const dir = await mkdtemp(join(tmpdir(), 'aio-proxy-'));
   const apiKeyFile = join(dir, 'api-key');
   await writeFile(apiKeyFile, options.apiKey ?? 'sk-test-provider-key');
@@ -53,7 +53,7 @@ export async function startTestProxy(raw: Record<string, unknown>, options: { ap
   const config = parseConfig({
     shutdownDrainSeconds: 0,
     ...raw,
-    provider: { ...(pool ? { apiKeyFiles: pool } : { apiKeyFile }), ...rawProvider },
+    provider: { ...(options.noProviderKey === true ? {} : pool ? { apiKeyFiles: pool } : { apiKeyFile }), ...rawProvider },
     listen: { host: '127.0.0.1', port: apiPort },
     admin: { host: '127.0.0.1', port: adminPort },
   }, DEVELOPMENT_TRUST_ENV); // the test proxies trust the enclave simulator

@@ -49,6 +49,13 @@ export const REASONS = {
     status: 'False',
     sentence: 'The provider is openai-compatible: requests go in plaintext to an upstream that is not attested.',
   },
+  Delegated: {
+    type: 'Attested',
+    status: 'True',
+    sentence:
+      'The provider is privatemode: privatemode-proxy, beside the proxy in each pod, attests Privatemode and encrypts the requests; ' +
+      'it refuses to serve when its attestation fails, which callers see as upstream errors. The operator verifies nothing itself.',
+  },
   AttestationFailed: {
     type: 'Attested',
     status: 'False',

@@ -82,9 +82,9 @@ export const statusSchema = {
       type: 'object',
       properties: {
         trust: {
-          description: 'How the upstream was last established: Verified, Development (development key) or Unattested (openai-compatible).',
+          description: 'How the upstream was last established: Verified, Development (development key), Unattested (openai-compatible) or Delegated (privatemode: privatemode-proxy attests).',
           type: 'string',
-          enum: ['Verified', 'Development', 'Unattested'],
+          enum: ['Verified', 'Development', 'Unattested', 'Delegated'],
         },
         releaseDigest: { description: 'The digest of the release the upstream runs.', ...DIGEST },
         measurementFingerprint: { description: 'The fingerprint of the enclave\'s measured registers.', type: 'string', maxLength: 256 },

@@ -36,6 +36,16 @@ const specRules = [
     fieldPath: '.callers.jwt.jwksUrl',
   },
   {
+    rule: "self.provider != 'privatemode' || !has(self.upstream) || !has(self.upstream.url)",
+    message: 'upstream.url is not used with provider privatemode: privatemode-proxy in the proxy pod reaches Privatemode itself',
+    fieldPath: '.upstream.url',
+  },
+  {
+    rule: "self.provider != 'privatemode' || !has(self.apiKeySecretRefs)",
+    message: 'apiKeySecretRefs (a key pool) is not supported with provider privatemode: privatemode-proxy takes one key, set apiKeySecretRef',
+    fieldPath: '.apiKeySecretRefs',
+  },
+  {
     rule: 'has(self.apiKeySecretRef) != has(self.apiKeySecretRefs)',
     message: 'set exactly one of apiKeySecretRef (one provider key) or apiKeySecretRefs (a pool of provider keys)',
     fieldPath: '.apiKeySecretRef',
@@ -65,9 +75,12 @@ export const specSchema = {
     provider: {
       description:
         'The kind of upstream. "tinfoil": a Tinfoil enclave, verified before use, request bodies encrypted to its attested key (EHBP). ' +
-        '"openai-compatible": any OpenAI-compatible server, NOT attested; requires acknowledgeUnattested and upstream.url.',
+        '"openai-compatible": any OpenAI-compatible server, NOT attested; requires acknowledgeUnattested and upstream.url. ' +
+        '"privatemode": Privatemode, through its own client privatemode-proxy run beside the proxy in each pod (an image the operator ' +
+        'is configured with): it attests Privatemode, holds the key (apiKeySecretRef, mounted into that container only) and encrypts; ' +
+        'the proxy meters and limits in front of it. Attested reports Delegated. Takes one key and no upstream.url; not injectable as a sidecar.',
       type: 'string',
-      enum: ['tinfoil', 'openai-compatible'],
+      enum: ['tinfoil', 'openai-compatible', 'privatemode'],
     },
     upstream: {
       description: 'Where requests go.',

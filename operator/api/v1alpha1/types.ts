@@ -23,7 +23,7 @@ export const CRD_NAME = `${PLURAL}.${GROUP}` as const;
 export { TINFOIL_UPSTREAM_URL } from '../../../proxy/config/schema.ts';
 
 /** Provider is the kind of upstream an endpoint forwards to. */
-export type Provider = 'tinfoil' | 'openai-compatible';
+export type Provider = 'tinfoil' | 'openai-compatible' | 'privatemode';
 /** TrustMode says what an attestation must be rooted in (docs/architecture.md §3). */
 export type TrustMode = 'Verified' | 'Development';
 /** AttestationPolicy says which verified releases the proxies accept (docs/architecture.md §1). */
@@ -245,7 +245,7 @@ export interface RolloutRecord {
 }
 
 /** ObservedTrust is what the operator last established about the upstream. */
-export type ObservedTrust = TrustMode | 'Unattested';
+export type ObservedTrust = TrustMode | 'Unattested' | 'Delegated';
 
 /** AttestationStatus is the operator's record of the upstream's attested release. */
 export interface AttestationStatus {
