@@ -11,6 +11,13 @@ describe('the Helm chart renders', () => {
   const template = async (...sets: string[]): Promise<Rendered[]> =>
     parseObjects(expectOk(await helm(['template', 'attested-inference-operator', CHART_DIR, '--namespace', NS, '--api-versions', 'monitoring.coreos.com/v1', ...sets.flatMap((s) => (s.startsWith('--') ? [s] : ['--set', s]))]), 'helm template'));
 
+  it('hands the operator privatemode-proxy\'s pinned image and the Service probe setting', async () => {
+    const pinned = `ghcr.io/edgelesssys/privatemode/privatemode-proxy@sha256:${'b'.repeat(64)}`;
+    const args = operatorContainer(await template(`privatemode.proxyImage=${pinned}`, 'probeServiceRoutes=false')).args;
+    expect(args).toContain(`--privatemode-proxy-image=${pinned}`);
+    expect(args).toContain('--probe-service-routes=false');
+  });
+
   it('passes helm lint, also --strict, with no warning', async () => {
     for (const strict of [[], ['--strict']]) {
       const linted = await helm(['lint', CHART_DIR, ...strict]);
@@ -48,6 +55,7 @@ describe('the Helm chart renders', () => {
       '--max-concurrent-rollouts=5',
       '--leader-elect=true',
       '--probe-port=8081',
+      '--probe-service-routes=true',
       '--token-review-cluster-role=attested-inference-tokenreview',
       '--api-server-ports=443,6443',
       '--policy-file=/etc/attested-inference/policy/policy.json',
@@ -166,6 +174,7 @@ describe('the Helm chart renders', () => {
       ['policy.namespaces.team-a.developmentTrust=yes', /\/policy\/namespaces\/team-a\/developmentTrust': got string, want boolean/],
       ['policy.namespaces.team-a.proxyImage={x}', /\/policy\/namespaces\/team-a': additional properties 'proxyImage' not allowed/],
       ['policy.hosts={x}', /\/policy': additional properties 'hosts' not allowed/],
+      ['privatemode.proxyImage=ghcr.io/edgelesssys/privatemode/privatemode-proxy:latest', /\/privatemode\/proxyImage': '.*:latest' does not match pattern/],
     ];
     for (const [set, message] of cases) {
       const result = await helm(['install', 'refused', CHART_DIR, '--namespace', NS, '--dry-run=client', '--set', set]);
