@@ -84,6 +84,22 @@ function proxyMounts(volumes: readonly V1Volume[]): V1VolumeMount[] {
 }
 
 /**
+ * hardened is the container security context of the proxy and of privatemode-proxy: non-root,
+ * read-only, no capabilities. A fresh object each time: the webhook edits the sidecar's in place.
+ */
+function hardened(): NonNullable<V1Container['securityContext']> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/**
  * proxyContainer is the proxy container of a gateway pod or a sidecar: non-root, read-only root
  * filesystem, no capabilities; probes on the admin port. preStop sleeps a few seconds so Service
  * endpoints drop the pod before it stops accepting (the proxy then drains in-flight streams).
@@ -115,15 +131,7 @@ export function proxyContainer(endpoint: InferenceEndpoint, image: ProxyImage, v
     livenessProbe: probe('/healthz', 10, 3),
     lifecycle: { preStop: { sleep: { seconds: 5 } } },
     resources: (endpoint.spec.proxy.resources as V1Container['resources'] | undefined) ?? DEFAULT_RESOURCES,
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: hardened(),
     volumeMounts: proxyMounts(volumes),
   };
 }
@@ -157,15 +165,7 @@ export function privatemodeContainer(image: ProxyImage): V1Container {
     readinessProbe: tcp(5, 2),
     livenessProbe: tcp(10, 3),
     resources: PRIVATEMODE_RESOURCES,
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: hardened(),
     volumeMounts: [
       { name: VOLUMES.providerKey, mountPath: PRIVATEMODE.keyDir, readOnly: true },
       { name: VOLUMES.privatemodeWorkspace, mountPath: PRIVATEMODE.workspaceDir },
