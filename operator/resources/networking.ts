@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { upstreamUrl } from '../api/v1alpha1/values.ts';
 import type { InferenceEndpoint } from '../api/v1alpha1/types.ts';
 import { limitsStorePort } from './limits-config.ts';
@@ -57,8 +57,20 @@ function portOf(url: string | undefined): number | undefined {
 }
 
 /**
+ * callerNamespaces admits the pods of spec.callers.fromNamespaces, by the name label the API server
+ * sets on every namespace (no one can give it to another namespace). The CRD allows the field only
+ * with caller authentication; rendering checks that again, so the network is never the only check.
+ */
+function callerNamespaces(spec: InferenceEndpoint['spec']): V1NetworkPolicyPeer[] {
+  const names = spec.callers.fromNamespaces ?? [];
+  if (names.length === 0 || spec.callers.auth === 'none') return [];
+  return [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...names].sort() }] } }];
+}
+
+/**
  * networkPolicyFor lets only pods of the endpoint's own namespace call the proxy (an endpoint is
- * used from its namespace, docs/architecture.md §4); the metrics port is open to scrapers anywhere.
+ * used from its namespace, docs/architecture.md §4), and of the namespaces spec.callers.fromNamespaces
+ * names; the metrics port is open to scrapers anywhere.
  * (`_from` is client-node's name for the JSON field `from`; its serializer maps it.)
  * Egress is limited to DNS, the upstream's, the attestation service's and the limits store's ports,
  * the API server (TokenReview) and, for JWT callers, the issuer's key set; destinations outside the
@@ -82,7 +94,7 @@ export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServ
       policyTypes: ['Ingress', 'Egress'],
       ingress: [
         {
-          _from: [{ podSelector: {} }],
+          _from: [{ podSelector: {} }, ...callerNamespaces(spec)],
           ports: [{ protocol: 'TCP', port: PROXY_PORTS.api }],
         },
         { _from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: PROXY_PORTS.admin }] },

@@ -117,6 +117,16 @@ const callerProperties = {
     properties: { name: { description: 'The Secret\'s name.', type: 'string', minLength: 1, maxLength: 253 } },
   },
   jwt: jwtCallersSchema,
+  fromNamespaces: {
+    description:
+      'Other namespaces whose pods may reach the proxy, besides the endpoint\'s own: the NetworkPolicy admits them to the ' +
+      'API port. Allowed only when auth is not none, since the network would then be the only check. Callers still ' +
+      'authenticate as auth says (with serviceaccount, allowedServiceAccounts can name theirs).',
+    type: 'array',
+    maxItems: 64,
+    'x-kubernetes-list-type': 'set',
+    items: { description: 'A namespace name.', type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+  },
 } as const satisfies Record<string, JSONSchemaProps>;
 
 /** callersSchema is `spec.callers`: how the proxy authenticates the clients calling it. */
@@ -161,6 +171,12 @@ export const callersSchema = {
       message: 'jwt (with jwksUrl, issuer and audiences) is required when auth is jwt',
       fieldPath: '.jwt',
       reason: 'FieldValueRequired',
+    },
+    {
+      rule: "self.auth != 'none' || !has(self.fromNamespaces) || size(self.fromNamespaces) == 0",
+      message: 'fromNamespaces is allowed only when auth is not none: callers from other namespaces must authenticate',
+      fieldPath: '.fromNamespaces',
+      reason: 'FieldValueForbidden',
     },
     {
       rule: "self.auth == 'jwt' || !has(self.jwt)",

@@ -108,6 +108,8 @@ export interface CallersSpec {
   readonly allowedServiceAccounts?: readonly string[];
   readonly staticKeysSecretRef?: SecretRef;
   readonly jwt?: JwtCallersSpec;
+  /** fromNamespaces are other namespaces the NetworkPolicy admits to the API port (never with auth none). */
+  readonly fromNamespaces?: readonly string[];
 }
 
 /** RateSpec is token-bucket limits: requests and tokens per minute, with bursts. */

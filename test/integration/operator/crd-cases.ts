@@ -79,6 +79,7 @@ export const ACCEPTED: readonly { readonly title: string; readonly spec: Spec }[
   { title: 'serviceaccount auth with an audience', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'] } }) },
   { title: 'model aliases beside an allow-list, and reservation settings', spec: tinfoil({ models: { allowed: ['gpt-oss-120b'], aliases: { fast: { model: 'llama3-3-70b' } } }, reservation: { defaultOutputTokens: 256, inputBytesPerToken: 1 } }) },
   { title: 'serviceaccount auth restricted to some ServiceAccounts', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['inference'], allowedServiceAccounts: ['team-a/billing', 'team-b/*'] } }) },
+  { title: 'callers from another namespace, authenticated', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['chat'], fromNamespaces: ['team-b'] } }) },
   { title: 'a privatemode endpoint with its one key', spec: { provider: 'privatemode', apiKeySecretRef: { name: 'privatemode-api-key', key: 'apiKey' } } },
   { title: 'a pool of provider keys from one Secret and another', spec: { provider: 'tinfoil', apiKeySecretRefs: [{ name: 'keys', key: 'a' }, { name: 'keys', key: 'b' }, { name: 'spare' }] } },
   ...JWT_ACCEPTED,
@@ -109,6 +110,8 @@ const store = { limitsStore: { redis: { url: 'redis://redis:6379' } } };
 /** REFUSED are the invalid specs, each with the field its refusal must name. */
 const POOL = [{ name: 'keys', key: 'a' }, { name: 'keys', key: 'b' }];
 export const REFUSED: readonly RefusedCase[] = [
+  { title: 'callers from another namespace without authentication', spec: tinfoil({ callers: { auth: 'none', fromNamespaces: ['team-b'] } }), field: 'spec.callers.fromNamespaces', says: 'allowed only when auth is not none' },
+  { title: 'a caller namespace that is no namespace name', spec: tinfoil({ callers: { auth: 'serviceaccount', audiences: ['chat'], fromNamespaces: ['Team_B'] } }), field: 'spec.callers.fromNamespaces[0]', says: 'should match' },
   { title: 'privatemode with an upstream URL', spec: { provider: 'privatemode', apiKeySecretRef: { name: 'k' }, upstream: { url: 'https://api.privatemode.ai' } }, field: 'spec.upstream.url', says: 'not used with provider privatemode' },
   { title: 'privatemode with a key pool', spec: { provider: 'privatemode', apiKeySecretRefs: POOL }, field: 'spec.apiKeySecretRefs', says: 'not supported with provider privatemode' },
   { title: 'one provider key and a pool', spec: tinfoil({ apiKeySecretRefs: POOL }), field: 'spec.apiKeySecretRef', says: 'set exactly one of apiKeySecretRef' },
