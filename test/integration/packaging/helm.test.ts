@@ -18,6 +18,13 @@ describe('the Helm chart renders', () => {
     expect(args).toContain('--probe-service-routes=false');
   });
 
+  it('hands the operator the webhook\'s failure mode, and refuses one it does not know', async () => {
+    expect(operatorContainer(await template('webhook.enabled=true', 'webhook.failureMode=admit')).args).toContain('--webhook-failure-mode=admit');
+    const refused = await helm(['template', 'x', CHART_DIR, '--set', 'webhook.failureMode=ignore']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/\/webhook\/failureMode': value must be one of 'reject', 'admit'/);
+  });
+
   it('passes helm lint, also --strict, with no warning', async () => {
     for (const strict of [[], ['--strict']]) {
       const linted = await helm(['lint', CHART_DIR, ...strict]);
@@ -97,6 +104,7 @@ describe('the Helm chart renders', () => {
     expect(operatorContainer(objects).args).toEqual(expect.arrayContaining([
       '--namespaces=team-a,team-b', '--allow-development-trust', '--webhook-service-name=attested-inference-webhook', '--webhook-port=9443',
       '--webhook-secret-name=attested-inference-webhook-tls', '--webhook-configuration-name=attested-inference-sidecar-injector', '--webhook-failure-policy=Fail',
+      '--webhook-failure-mode=reject',
     ]));
   });
 
