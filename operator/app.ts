@@ -172,7 +172,7 @@ async function startInjection(options: OperatorOptions, deps: { kc: KubeConfig; 
 function reconcilerSettings(options: OperatorOptions): Pick<EndpointReconcilerDeps, 'options' | 'policy' | 'routeProbe'> {
   return {
     ...(options.probeServiceRoutes ? { routeProbe: tcpRouteProbe } : {}),
-    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy, pullSecrets: options.proxyImagePullSecrets, ...(options.privatemodeProxyImage ? { privatemodeProxyImage: options.privatemodeProxyImage } : {}) }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust },
+    options: { image: { image: options.proxyImage, pullPolicy: options.proxyImagePullPolicy, pullSecrets: options.proxyImagePullSecrets, ...(options.privatemodeProxyImage ? { privatemodeProxyImage: options.privatemodeProxyImage } : {}) }, tokenReviewClusterRole: options.tokenReviewClusterRole, apiServerPorts: options.apiServerPorts, allowDevelopmentTrust: options.allowDevelopmentTrust, serviceMonitorSettings: options.serviceMonitor },
     policy: options.policy,
   };
 }

@@ -7,6 +7,7 @@ import { FAILURE_POLICIES, type WebhookClient } from './webhook/configuration.ts
 import type { WebhookOptions } from './webhook/start.ts';
 import { FAILURE_MODES } from './webhook/handler.ts';
 import { parseClientNames, type ClientAuth } from './webhook/client-auth.ts';
+import type { ServiceMonitorSettings } from './resources/networking.ts';
 
 /** WebhookSettings configure sidecar injection (docs/sidecar-injection.md); absent, the webhook is off. */
 export type WebhookSettings = Omit<WebhookOptions, 'image' | 'policy' | 'rotation'>;
@@ -38,6 +39,8 @@ export interface OperatorOptions {
    * operator to run in the cluster network (the chart turns it on).
    */
   readonly probeServiceRoutes: boolean;
+  /** serviceMonitor: the scrape interval and the labels of the ServiceMonitor each endpoint gets (when the CRD is served). */
+  readonly serviceMonitor: ServiceMonitorSettings;
   /** leaseNamespace holds the leader Lease: the operator's own namespace. */
   readonly leaseNamespace: string;
   readonly leaseName: string;
@@ -67,6 +70,21 @@ function list(value: string | undefined): string[] {
 
 /** SECRET_NAME is a DNS subdomain name (RFC 1123), what the API server requires of a Secret's name. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** LABEL_KEY and LABEL_VALUE are what the API server takes as a label's key (optional prefix) and value. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** serviceMonitorSettings reads --service-monitor-interval (a Prometheus duration) and --service-monitor-labels (`k=v,k=v`). */
+function serviceMonitorSettings(interval: string, labels: string): ServiceMonitorSettings {
+  if (!/^([0-9]+(ms|s|m|h))+$/.test(interval)) throw new Error(`--service-monitor-interval must be a Prometheus duration such as 30s or 1m, got ${JSON.stringify(interval)}`);
+  const pairs = list(labels).map((pair) => {
+    const [key = '', value = '', ...rest] = pair.split('=');
+    if (!pair.includes('=') || rest.length > 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) throw new Error(`--service-monitor-labels takes key=value pairs a label may be, got ${JSON.stringify(pair)}`);
+    return [key, value] as const;
+  });
+  return { interval, labels: Object.fromEntries(pairs) };
+}
 
 /**
  * privatemodeImage reads --privatemode-proxy-image. It must be pinned by digest: the image holds the
@@ -110,6 +128,8 @@ const FLAGS = {
   'policy-file': { type: 'string' },
   'leader-elect': { type: 'string' },
   'probe-service-routes': { type: 'string' },
+  'service-monitor-interval': { type: 'string' },
+  'service-monitor-labels': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'probe-port': { type: 'string' },
   'probe-host': { type: 'string' },
@@ -171,6 +191,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     policy: adminPolicy(pick('policy-file', ''), allowDevelopmentTrust),
     leaderElection: pick('leader-elect', 'true') !== 'false',
     probeServiceRoutes: pick('probe-service-routes', 'false') === 'true',
+    serviceMonitor: serviceMonitorSettings(pick('service-monitor-interval', '30s'), pick('service-monitor-labels', '')),
     leaseNamespace,
     leaseName: 'attested-inference-operator',
     identity: env.POD_NAME ?? `${hostname()}-${String(process.pid)}`,

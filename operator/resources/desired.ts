@@ -4,7 +4,7 @@ import type { ProxyImage } from './container.ts';
 import { deploymentFor } from './deployment.ts';
 import { contentHash } from './hash.ts';
 import { configMapFor, serviceAccountFor, tokenReviewBindingFor } from './identity.ts';
-import { networkPolicyFor, podDisruptionBudgetFor, serviceFor, serviceMonitorFor } from './networking.ts';
+import { networkPolicyFor, podDisruptionBudgetFor, serviceFor, serviceMonitorFor, type ServiceMonitorSettings } from './networking.ts';
 import { childNames, endpointName } from './names.ts';
 import { proxyConfigYaml, SIDECAR_PORTS } from './proxy-config.ts';
 
@@ -17,6 +17,8 @@ export interface DesiredOptions {
   readonly apiServerPorts: readonly number[];
   /** releaseDigest is the attested release to stamp on the pod template (Follow policy), when known. */
   readonly releaseDigest?: string;
+  /** serviceMonitorSettings are the scrape interval and labels of endpoints' ServiceMonitors (--service-monitor-*). */
+  readonly serviceMonitorSettings?: ServiceMonitorSettings;
   /** serviceMonitor: the cluster serves the ServiceMonitor CRD (Prometheus operator), so one is created. */
   readonly serviceMonitor?: boolean;
   /**
@@ -54,7 +56,7 @@ export function desiredChildren(endpoint: InferenceEndpoint, options: DesiredOpt
     serviceFor(endpoint),
     podDisruptionBudgetFor(endpoint),
     networkPolicyFor(endpoint, { apiServerPorts: serviceAccountAuth ? options.apiServerPorts : [] }),
-    ...(options.serviceMonitor === true ? [serviceMonitorFor(endpoint)] : []),
+    ...(options.serviceMonitor === true ? [serviceMonitorFor(endpoint, options.serviceMonitorSettings)] : []),
   ];
   return { objects, configHash };
 }

@@ -107,15 +107,29 @@ export function networkPolicyFor(endpoint: InferenceEndpoint, options: { apiServ
   };
 }
 
+/** ServiceMonitorSettings are the operator-wide scrape settings of endpoints' ServiceMonitors (the chart's monitoring.serviceMonitor). */
+export interface ServiceMonitorSettings {
+  /** interval is Prometheus's scrape interval, e.g. `30s`. */
+  readonly interval: string;
+  /** labels are added to each ServiceMonitor, so a Prometheus selecting by label (kube-prometheus-stack: `release`) picks it up. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** DEFAULT_SERVICE_MONITOR is what endpoints' ServiceMonitors get without operator settings. */
+export const DEFAULT_SERVICE_MONITOR: ServiceMonitorSettings = { interval: '30s', labels: {} };
+
 /** serviceMonitorFor asks a Prometheus operator to scrape the proxy pods through the Service's metrics port. */
-export function serviceMonitorFor(endpoint: InferenceEndpoint): KubernetesObject {
+export function serviceMonitorFor(endpoint: InferenceEndpoint, settings: ServiceMonitorSettings = DEFAULT_SERVICE_MONITOR): KubernetesObject {
+  const metadata = childMeta(endpoint, childNames(endpointName(endpoint)).serviceMonitor);
+  // The operator's own labels win: they name the endpoint's children.
+  metadata.labels = { ...settings.labels, ...metadata.labels };
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: childMeta(endpoint, childNames(endpointName(endpoint)).serviceMonitor),
+    metadata,
     spec: {
       selector: { matchLabels: selectorLabels(endpoint) },
-      endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+      endpoints: [{ port: 'metrics', path: '/metrics', interval: settings.interval }],
     },
   } as KubernetesObject;
 }

@@ -18,6 +18,12 @@ describe('the Helm chart renders', () => {
     expect(args).toContain('--probe-service-routes=false');
   });
 
+  it('hands the operator the scrape interval and labels of endpoints\' ServiceMonitors', async () => {
+    const args = operatorContainer(await template('monitoring.serviceMonitor.interval=15s', 'monitoring.serviceMonitor.labels.release=kube-prometheus-stack', 'monitoring.serviceMonitor.labels.team=platform')).args;
+    expect(args).toContain('--service-monitor-interval=15s');
+    expect(args).toContain('--service-monitor-labels=release=kube-prometheus-stack,team=platform');
+  });
+
   it('hands the operator the webhook\'s failure mode, and refuses one it does not know', async () => {
     expect(operatorContainer(await template('webhook.enabled=true', 'webhook.failureMode=admit')).args).toContain('--webhook-failure-mode=admit');
     const refused = await helm(['template', 'x', CHART_DIR, '--set', 'webhook.failureMode=ignore']);
@@ -63,6 +69,7 @@ describe('the Helm chart renders', () => {
       '--leader-elect=true',
       '--probe-port=8081',
       '--probe-service-routes=true',
+      '--service-monitor-interval=30s',
       '--token-review-cluster-role=attested-inference-tokenreview',
       '--api-server-ports=443,6443',
       '--policy-file=/etc/attested-inference/policy/policy.json',
