@@ -66,6 +66,11 @@ export function retryAfterMs(headers: Readonly<Record<string, string | string[] 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** isLoaded: a key file holds a value (a missing or empty file holds no key). */
+function isLoaded(key: string | undefined): key is string {
+  return key !== undefined && key !== '';
+}
+
 function outcomeOf(status: number): KeyOutcome {
   if (status === 401 || status === 403) return 'refused';
   if (status === 429) return 'rate_limited';
@@ -96,14 +101,14 @@ export function createKeyPool(keys: () => readonly (string | undefined)[], optio
 
   return {
     size,
-    loaded: () => keys().filter((k) => k !== undefined && k !== '').length,
+    loaded: () => keys().filter(isLoaded).length,
     take(tried = new Set(), onlyReady = false): PooledKey | undefined {
       const values = keys();
       restoreRotated(values);
       const at = now();
       const until = (index: number): number => asideUntil[index] ?? 0;
       // The untried loaded keys, in round-robin order from the one after the last taken.
-      const order = Array.from({ length: size }, (_, step) => (next + step) % size).filter((i) => !tried.has(i) && (values[i] ?? '') !== '');
+      const order = Array.from({ length: size }, (_, step) => (next + step) % size).filter((i) => !tried.has(i) && isLoaded(values[i]));
       const ready = order.find((i) => until(i) <= at);
       if (ready !== undefined) {
         next = (ready + 1) % size;
